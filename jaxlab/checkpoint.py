@@ -1,0 +1,42 @@
+"""Checkpoints with orbax: one per saved epoch, keeping the latest N and the best by a validation metric.
+
+Steps on disk are epoch numbers. States are saved unreplicated (one copy) and restored into an abstract state
+(shapes and dtypes only), then replicated again by `jaxlab.parallel`.
+"""
+import os
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+from ml_collections import ConfigDict
+
+from jaxlab import errors
+
+
+def manager(workdir: str, config: ConfigDict) -> ocp.CheckpointManager:
+    """`config.checkpoint`: ``keep`` (latest N), ``best_metric`` and ``best_mode`` (``max``/``min``)."""
+    policies = [ocp.checkpoint_managers.LatestN(n=config.get("keep", 2))]
+    best = config.get("best_metric", "")
+    if best:
+        policies.append(ocp.checkpoint_managers.BestN(
+            get_metric_fn=lambda metrics: metrics[best], reverse=config.get("best_mode", "max") == "min", n=1,
+            keep_checkpoints_without_metrics=False))
+    options = ocp.CheckpointManagerOptions(
+        preservation_policy=ocp.checkpoint_managers.AnyPreservationPolicy(policies), create=True,
+        enable_async_checkpointing=True)
+    return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), options=options)
+
+
+def save(mngr: ocp.CheckpointManager, epoch: int, state: Any, metrics: dict[str, float]) -> None:
+    mngr.save(epoch, args=ocp.args.StandardSave(state), metrics=metrics, force=True)
+
+
+def restore(mngr: ocp.CheckpointManager, epoch: int, like: Any) -> Any:
+    """Restores `epoch` into the structure of `like` (any tree of arrays with the right shapes and dtypes)."""
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+    try:
+        return mngr.restore(epoch, args=ocp.args.StandardRestore(abstract))
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        raise errors.Error(
+            f"checkpoint of epoch {epoch} in {mngr.directory} does not match this config's model/optimizer "
+            f"({type(exc).__name__}): use a new --workdir or the config the run was made with") from exc

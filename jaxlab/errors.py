@@ -1,0 +1,9 @@
+"""The one exception type jaxlab raises for problems the user can fix."""
+
+
+class Error(Exception):
+    """A bad config, missing data, malformed input or a diverging run.
+
+    `launch.py` prints it as a single line (no traceback) and exits non-zero. The message names the problem and
+    how to fix it.
+    """

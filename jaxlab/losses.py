@@ -1,0 +1,68 @@
+"""Loss functions by name: per-example losses from (model outputs, labels), plus the L2 kernel penalty."""
+import re
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxlab import errors
+
+
+def softmax_cross_entropy(logits, labels):
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+
+
+def sigmoid_binary_cross_entropy(logits, labels):
+    logits = logits.reshape(labels.shape)
+    return optax.sigmoid_binary_cross_entropy(logits, labels.astype(logits.dtype))
+
+
+def _per_example(errors_):
+    return errors_.reshape(errors_.shape[0], -1).mean(axis=1)
+
+
+def mse(predictions, targets):
+    return _per_example(jnp.square(predictions.reshape(targets.shape) - targets))
+
+
+def mae(predictions, targets):
+    return _per_example(jnp.abs(predictions.reshape(targets.shape) - targets))
+
+
+def huber(predictions, targets, delta: float = 1.0):
+    return _per_example(optax.huber_loss(predictions.reshape(targets.shape), targets, delta=delta))
+
+
+def binary_cross_entropy_probs(outputs, targets):
+    """Reconstruction loss: model outputs are logits of per-pixel probabilities in [0, 1]."""
+    return _per_example(optax.sigmoid_binary_cross_entropy(outputs.reshape(targets.shape), targets))
+
+
+LOSSES: dict[str, Callable] = {
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "sigmoid_binary_cross_entropy": sigmoid_binary_cross_entropy,
+    "mse": mse,
+    "mae": mae,
+    "huber": huber,
+    "reconstruction_bce": binary_cross_entropy_probs,
+}
+
+
+def get(name: str) -> Callable:
+    if name not in LOSSES:
+        raise errors.Error(f"unknown loss {name!r}: choose one of {', '.join(sorted(LOSSES))} (--config.loss=...)")
+    return LOSSES[name]
+
+
+def l2_penalty(params: Any, weight: float, pattern: str = r"kernel$") -> jax.Array:
+    """Keras `kernel_regularizer=l2(weight)` semantics: weight · Σ w² over parameters whose path matches."""
+    if not weight:
+        return jnp.zeros((), jnp.float32)
+    regex = re.compile(pattern)
+    total = jnp.zeros((), jnp.float32)
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        name = "/".join(str(getattr(key, "key", key)) for key in path)
+        if regex.search(name):
+            total = total + jnp.sum(jnp.square(leaf.astype(jnp.float32)))
+    return weight * total

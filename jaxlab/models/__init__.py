@@ -1,0 +1,33 @@
+"""Model registry: `config.model.name` picks a flax.linen Module; the other keys of `config.model` are its fields.
+
+Adding a model is one new module here plus one line in `MODELS`.
+"""
+import dataclasses
+
+import flax.linen as nn
+from ml_collections import ConfigDict
+
+from jaxlab import errors
+from jaxlab.models import mlp
+
+MODELS: dict[str, type[nn.Module]] = {
+    "mlp": mlp.MLP,
+}
+
+
+def build(config: ConfigDict, num_outputs: int, axis_name: str | None = None) -> nn.Module:
+    """Instantiates `config.model` with `num_outputs` outputs; `axis_name` is for cross-replica BatchNorm."""
+    if config.name not in MODELS:
+        raise errors.Error(f"unknown model {config.name!r}: choose one of {', '.join(sorted(MODELS))} "
+                           "(--config.model.name=...)")
+    cls = MODELS[config.name]
+    fields = {field.name for field in dataclasses.fields(cls)}
+    kwargs = {key: value for key, value in config.items() if key != "name"}
+    unknown = sorted(set(kwargs) - fields)
+    if unknown:
+        raise errors.Error(f"model {config.name!r} has no option {', '.join(unknown)}: its options are "
+                           f"{', '.join(sorted(fields - {'parent', 'name', 'num_outputs', 'axis_name'}))}")
+    kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in kwargs.items()}
+    if "axis_name" in fields:
+        kwargs["axis_name"] = axis_name
+    return cls(num_outputs=num_outputs, **kwargs)

@@ -1,0 +1,34 @@
+"""A multilayer perceptron: Flatten → [Dense → (BatchNorm) → activation → (Dropout)] × N → Dense(num_outputs)."""
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxlab.models import layers
+
+
+class MLP(nn.Module):
+    num_outputs: int
+    hidden: Sequence[int] = (100,)
+    activations: Sequence[str] = ("relu",)   # one per hidden layer, or one for all
+    output_activation: str = "linear"        # applied to the logits (the lab's "relu before softmax")
+    batch_norm: bool = False                 # Dense → BatchNorm → activation, as the lab's Dense+BN nets
+    dropout: float = 0.0
+    dtype: str = "float32"                   # compute dtype; parameters stay float32
+    axis_name: str | None = None             # set by jaxlab.parallel for cross-replica BatchNorm
+
+    @nn.compact
+    def __call__(self, x, *, train: bool):
+        dtype = jnp.dtype(self.dtype)
+        x = x.reshape((x.shape[0], -1)).astype(dtype)
+        names = list(self.activations) * (len(self.hidden) if len(self.activations) == 1 else 1)
+        for units, name in zip(self.hidden, names, strict=True):
+            x = nn.Dense(units, dtype=dtype)(x)
+            if self.batch_norm:
+                x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
+                                 axis_name=self.axis_name, dtype=dtype)(x)
+            x = layers.activation(name)(x)
+            if self.dropout:
+                x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        x = nn.Dense(self.num_outputs, dtype=dtype)(x)
+        return layers.activation(self.output_activation)(x).astype(jnp.float32)

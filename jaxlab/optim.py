@@ -1,0 +1,75 @@
+"""Optimizer, learning-rate schedule and reduce-on-plateau from `config.optimizer` (all optax).
+
+Schedules are given in epochs in the config and converted to steps here:
+
+* ``constant``
+* ``cosine``: cosine decay to ``final_lr_fraction`` × lr over the whole run
+* ``warmup_cosine``: linear warm-up for ``warmup_epochs``, then cosine decay
+* ``step``: multiply by ``decay_factor`` at each epoch in ``boundaries_epochs``
+* ``exponential``: multiply by ``decay_factor`` every ``decay_epochs`` epochs (continuous)
+
+Reduce-on-plateau (Keras' ReduceLROnPlateau) is `optax.contrib.reduce_on_plateau`, fed once per epoch with the
+monitored validation metric; its scale multiplies the optimizer's updates.
+"""
+import optax
+from ml_collections import ConfigDict
+
+from jaxlab import errors
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "cosine", "warmup_cosine", "step", "exponential")
+
+
+def schedule(config: ConfigDict, steps_per_epoch: int, num_epochs: int) -> optax.Schedule:
+    lr = config.learning_rate
+    name = config.get("schedule", "constant")
+    total = max(1, steps_per_epoch * num_epochs)
+    final = lr * config.get("final_lr_fraction", 0.0)
+    if name == "constant":
+        return optax.constant_schedule(lr)
+    if name == "cosine":
+        return optax.cosine_decay_schedule(lr, total, alpha=config.get("final_lr_fraction", 0.0))
+    if name == "warmup_cosine":
+        warmup = int(config.get("warmup_epochs", 0) * steps_per_epoch)
+        return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, total, end_value=final)
+    if name == "step":
+        boundaries = {int(epoch * steps_per_epoch): config.get("decay_factor", 0.1)
+                      for epoch in config.get("boundaries_epochs", ())}
+        return optax.piecewise_constant_schedule(lr, boundaries)
+    if name == "exponential":
+        return optax.exponential_decay(lr, int(config.get("decay_epochs", 1) * steps_per_epoch),
+                                       config.get("decay_factor", 0.1))
+    raise errors.Error(f"unknown schedule {name!r}: choose one of {', '.join(SCHEDULES)} "
+                       "(--config.optimizer.schedule=...)")
+
+
+def build(config: ConfigDict, steps_per_epoch: int, num_epochs: int) -> optax.GradientTransformation:
+    lr = schedule(config, steps_per_epoch, num_epochs)
+    name = config.name
+    if name == "sgd":
+        tx = optax.sgd(lr, momentum=config.get("momentum") or None, nesterov=config.get("nesterov", False))
+    elif name == "momentum":
+        tx = optax.sgd(lr, momentum=config.get("momentum") or 0.9, nesterov=config.get("nesterov", False))
+    elif name == "adam":
+        tx = optax.adam(lr, b1=config.get("b1", 0.9), b2=config.get("b2", 0.999), eps=config.get("eps", 1e-7))
+    elif name == "adamw":
+        tx = optax.adamw(lr, b1=config.get("b1", 0.9), b2=config.get("b2", 0.999), eps=config.get("eps", 1e-7),
+                         weight_decay=config.get("weight_decay", 1e-4))
+    elif name == "rmsprop":
+        tx = optax.rmsprop(lr, decay=config.get("decay", 0.9), eps=config.get("eps", 1e-7))
+    else:
+        raise errors.Error(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)} "
+                           "(--config.optimizer.name=...)")
+    if config.get("grad_clip_norm", 0.0):
+        tx = optax.chain(optax.clip_by_global_norm(config.grad_clip_norm), tx)
+    return tx
+
+
+def plateau(config: ConfigDict) -> optax.GradientTransformationExtraArgs | None:
+    """`optax.contrib.reduce_on_plateau` from `config.reduce_on_plateau`, or None when patience is 0."""
+    if not config.get("patience", 0):
+        return None
+    return optax.contrib.reduce_on_plateau(
+        factor=config.get("factor", 0.1), patience=config.patience, rtol=config.get("rtol", 0.0),
+        atol=config.get("min_delta", 1e-4), cooldown=config.get("cooldown", 0),
+        accumulation_size=1, min_scale=config.get("min_scale", 0.0))

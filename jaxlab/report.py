@@ -1,0 +1,91 @@
+"""What a run leaves for people: the Keras-like epoch line and progress bar, history.csv, summary.json and plots."""
+import csv
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    return " - ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+
+
+def epoch_line(epoch: int, num_epochs: int, seconds: float, metrics: dict[str, float]) -> str:
+    """``epoch 3/10 - 2.1s - loss 0.4100 - accuracy 0.8800 - val_loss … - val_accuracy …``"""
+    return f"epoch {epoch}/{num_epochs} - {seconds:.1f}s - {format_metrics(metrics)}"
+
+
+def progress_bar(done: int, total: int, width: int = 30) -> None:
+    """Redraws an in-epoch progress bar, only when stdout is a terminal."""
+    if not sys.stdout.isatty():
+        return
+    filled = int(width * done / max(total, 1))
+    arrow = ">" if filled < width else ""
+    sys.stdout.write(f"\r{done}/{total} [{'=' * filled}{arrow}{'.' * (width - filled - len(arrow))}]")
+    if done >= total:
+        sys.stdout.write("\r" + " " * (width + 2 * len(str(total)) + 4) + "\r")
+    sys.stdout.flush()
+
+
+def read_history(path: str, up_to_epoch: int | None = None) -> list[dict[str, float]]:
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    return [row for row in rows if up_to_epoch is None or row["epoch"] <= up_to_epoch]
+
+
+def write_history(path: str, history: Sequence[dict[str, float]]) -> None:
+    """Rewrites the whole file (atomically): a resumed run drops epochs past its checkpoint."""
+    if not history:
+        return
+    names = list(dict.fromkeys(name for row in history for name in row))
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=names)
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: (int(v) if k == "epoch" else repr(float(v))) for k, v in row.items()})
+    os.replace(tmp, path)
+
+
+def write_json(path: str, payload: dict[str, Any]) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=False, default=_json_default)
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
+    """Train vs validation curves, one panel per metric (loss, accuracy, …), by epoch."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        return
+    names = [n for n in history[0] if n != "epoch" and not n.startswith(("val_", "lr", "time"))]
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    epochs = [row["epoch"] for row in history]
+    for ax, name in zip(axes[0], names):
+        ax.plot(epochs, [row[name] for row in history], marker="o", label=f"train {name}")
+        if f"val_{name}" in history[0]:
+            ax.plot(epochs, [row[f"val_{name}"] for row in history], marker="o", label=f"validation {name}")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,367 @@
+"""Train state, the pure train/eval steps, and the epoch loop (`fit`) with its hooks.
+
+Data stays on the accelerator for the whole run: each split is placed on the devices once, an epoch's order is a
+permutation that is a pure function of (seed, epoch), and a compiled `lax.scan` runs many steps per dispatch
+(the whole epoch when stdout is not a terminal, ~20 chunks with a progress bar when it is). Hooks run between
+dispatches on the host: divergence guard, clu summaries, history.csv, checkpoints, reduce-on-plateau, early stopping.
+"""
+import functools
+import math
+import os
+import sys
+import time
+from typing import Any, Callable, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from absl import logging
+from clu import metric_writers
+from flax import struct
+from ml_collections import ConfigDict
+
+from jaxlab import checkpoint, errors, losses, metrics, optim, parallel, report
+from jaxlab.data import Dataset, Splits, num_examples
+
+
+class TrainState(struct.PyTreeNode):
+    step: jax.Array
+    params: Any
+    batch_stats: Any
+    opt_state: Any
+    plateau: Any  # optax.contrib.reduce_on_plateau state, or None when disabled
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Pure steps. `mode` only selects the cross-replica reductions of jaxlab.parallel.
+
+def _variables(state: TrainState, params=None) -> dict:
+    variables = {"params": state.params if params is None else params}
+    if state.batch_stats:
+        variables["batch_stats"] = state.batch_stats
+    return variables
+
+
+def train_step(state: TrainState, batch: Dataset, rng: jax.Array, *, model: nn.Module,
+               tx: optax.GradientTransformation, loss_fn: Callable, metrics_cls, l2: float, l2_pattern: str,
+               mode: str):
+    """One optimizer step on `batch`; returns (new state, clu metrics of the batch, mean loss of the batch)."""
+    dropout_rng = jax.random.fold_in(jax.random.fold_in(rng, state.step), parallel.device_index(mode))
+
+    def objective(params):
+        outputs, updates = model.apply(_variables(state, params), batch["inputs"], train=True,
+                                       rngs={"dropout": dropout_rng}, mutable=["batch_stats"])
+        per_example = loss_fn(outputs, batch["label"])
+        penalty = losses.l2_penalty(params, l2, l2_pattern)
+        mean_loss = jnp.sum(per_example * batch["mask"]) / jnp.maximum(jnp.sum(batch["mask"]), 1) + penalty
+        return mean_loss, (outputs, per_example + penalty, updates)
+
+    (loss, (outputs, per_example, updates)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
+    grads = parallel.cross_replica_mean(grads, mode)
+    step_updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    if state.plateau is not None:
+        step_updates = optax.tree.scale(state.plateau.scale, step_updates)
+    new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, step_updates),
+                              batch_stats=updates.get("batch_stats", state.batch_stats), opt_state=opt_state)
+    batch_metrics = metrics_cls.single_from_model_output(
+        loss=per_example, logits=outputs, labels=batch["label"], mask=batch["mask"])
+    return new_state, parallel.cross_replica_sum(batch_metrics, mode), parallel.cross_replica_mean(loss, mode)
+
+
+def eval_step(state: TrainState, batch: Dataset, *, model: nn.Module, loss_fn: Callable, metrics_cls, l2: float,
+              l2_pattern: str, mode: str):
+    """clu metrics of `batch` (padded rows have mask 0 and do not count)."""
+    outputs = model.apply(_variables(state), batch["inputs"], train=False)
+    per_example = loss_fn(outputs, batch["label"]) + losses.l2_penalty(state.params, l2, l2_pattern)
+    batch_metrics = metrics_cls.single_from_model_output(
+        loss=per_example, logits=outputs, labels=batch["label"], mask=batch["mask"])
+    return parallel.cross_replica_sum(batch_metrics, mode)
+
+
+def _gather(data: Dataset, rows: jax.Array, mask: jax.Array) -> Dataset:
+    batch = {key: jnp.take(value, rows, axis=0) for key, value in data.items()}
+    batch["mask"] = mask
+    return batch
+
+
+def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls):
+    """Runs `step` over consecutive batches (`rows` is [steps, batch]) inside one compiled `lax.scan`."""
+    def body(carry, batch_rows):
+        state, totals = carry
+        batch = _gather(data, batch_rows, jnp.ones(batch_rows.shape[:1], jnp.float32))
+        state, batch_metrics, loss = step(state, batch, rng)
+        return (state, totals.merge(batch_metrics)), loss
+
+    (state, totals), step_losses = jax.lax.scan(body, (state, metrics_cls.empty()), rows)
+    return state, totals, step_losses
+
+
+def eval_pass(state, data, rows, mask, *, step: Callable, metrics_cls):
+    def body(totals, inputs):
+        batch_rows, batch_mask = inputs
+        return totals.merge(step(state, _gather(data, batch_rows, batch_mask))), None
+
+    totals, _ = jax.lax.scan(body, metrics_cls.empty(), (rows, mask))
+    return totals
+
+
+def update_plateau(state: TrainState, value: jax.Array, *, plateau_tx) -> TrainState:
+    _, plateau = plateau_tx.update(updates=state.params, state=state.plateau, params=state.params, value=value)
+    return state.replace(plateau=plateau)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Orders and padding: pure functions of (seed, epoch) and sizes.
+
+def epoch_order(seed: int, epoch: int, num_rows: int, batch_size: int) -> np.ndarray:
+    """Row indices of one epoch as [steps, batch]; the incomplete last batch is dropped (it is seen in other
+    epochs, since every epoch has its own permutation)."""
+    steps = num_rows // batch_size
+    permutation = np.random.default_rng([seed, epoch]).permutation(num_rows)
+    return permutation[: steps * batch_size].reshape(steps, batch_size).astype(np.int32)
+
+
+def eval_order(num_rows: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every row once, in order, padded to whole batches; the mask is 0 on padding."""
+    steps = max(1, math.ceil(num_rows / batch_size))
+    rows = np.arange(steps * batch_size, dtype=np.int32)
+    mask = (rows < num_rows).astype(np.float32)
+    return np.where(rows < num_rows, rows, 0).reshape(steps, batch_size), mask.reshape(steps, batch_size)
+
+
+def compute(totals) -> dict[str, float]:
+    return {name: float(value) for name, value in totals.compute().items()}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Setup shared by training and evaluate-only.
+
+class Setup(NamedTuple):
+    mode: str
+    devices: list
+    state: Any             # replicated TrainState
+    data: dict             # split name → replicated arrays
+    train_fn: Callable
+    eval_fn: Callable
+    plateau_fn: Callable | None
+    rng: Any
+    metrics_cls: Any
+    steps_per_epoch: int
+    mngr: Any
+
+
+def init_state(model: nn.Module, tx, plateau_tx, sample_inputs: np.ndarray, seed: int) -> TrainState:
+    variables = jax.jit(functools.partial(model.init, train=False))(
+        {"params": jax.random.PRNGKey(seed)}, jnp.asarray(sample_inputs))
+    params = variables["params"]
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables.get("batch_stats", {}),
+                      opt_state=tx.init(params), plateau=None if plateau_tx is None else plateau_tx.init(params))
+
+
+def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> Setup:
+    mode = config.parallelism
+    devices = list(devices or parallel.devices_for(config))
+    parallel.check(mode, config.batch_size, devices)
+    parallel.check(mode, config.eval_batch_size, devices)
+    num_train = num_examples(splits.train)
+    steps_per_epoch = num_train // config.batch_size
+    if steps_per_epoch == 0:
+        raise errors.Error(f"batch size {config.batch_size} is larger than the {num_train} training examples: "
+                           "lower --config.batch_size")
+    tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
+    plateau_tx = optim.plateau(config.reduce_on_plateau)
+    metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
+    statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
+                   l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
+    train_fn = parallel.compile(functools.partial(
+        train_chunk, step=functools.partial(train_step, tx=tx, **statics), metrics_cls=metrics_cls), mode, devices)
+    eval_fn = parallel.compile(functools.partial(
+        eval_pass, step=functools.partial(eval_step, **statics), metrics_cls=metrics_cls), mode, devices,
+        donate_first=False)
+    plateau_fn = None
+    if plateau_tx is not None:
+        plateau_fn = parallel.compile(functools.partial(update_plateau, plateau_tx=plateau_tx), mode, devices)
+    state = parallel.replicate(init_state(model, tx, plateau_tx, splits.train["inputs"][:1], config.seed), mode,
+                               devices)
+    data = {name: parallel.replicate(split, mode, devices)
+            for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
+            if split is not None}
+    rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
+    return Setup(mode, devices, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls, steps_per_epoch,
+                 checkpoint.manager(workdir, config.checkpoint))
+
+
+def evaluate(s: Setup, state, split: str, num_rows: int, batch_size: int) -> dict[str, float]:
+    rows, mask = eval_order(num_rows, batch_size)
+    totals = s.eval_fn(state, s.data[split], parallel.shard_batches(rows, s.mode, s.devices),
+                       parallel.shard_batches(mask, s.mode, s.devices))
+    return compute(parallel.unreplicate(totals, s.mode))
+
+
+def restore(s: Setup, epoch: int):
+    """The replicated state saved at `epoch`."""
+    host = checkpoint.restore(s.mngr, epoch, parallel.unreplicate(s.state, s.mode))
+    return parallel.replicate(host, s.mode, s.devices)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Host-side hooks.
+
+def check_divergence(step_losses: np.ndarray, first_step: int, epoch: int, reference: float | None,
+                     factor: float) -> None:
+    """A non-finite loss, or one above `factor` × the run's early loss, stops the run with one clear line."""
+    bad = ~np.isfinite(step_losses)
+    if factor and reference is not None and np.isfinite(reference):
+        bad |= step_losses > factor * max(reference, 1e-8)
+    if bad.any():
+        index = int(np.argmax(bad))
+        raise errors.Error(
+            f"training diverged: loss {step_losses[index]:.4g} at step {first_step + index + 1} (epoch {epoch}); "
+            "normalise the inputs (--config.data.normalize=unit|standardize|l2) or lower the learning rate "
+            "(--config.optimizer.learning_rate); checkpoints already saved are kept")
+
+
+def improved(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    if best is None:
+        return True
+    return value < best - min_delta if mode == "min" else value > best + min_delta
+
+
+def best_epoch(history: list[dict[str, float]], monitor: str, mode: str) -> tuple[int | None, float | None]:
+    best_value, best_at = None, None
+    for row in history:
+        if monitor in row and improved(row[monitor], best_value, mode):
+            best_value, best_at = row[monitor], int(row["epoch"])
+    return best_at, best_value
+
+
+def should_stop_early(history: list[dict[str, float]], config: ConfigDict) -> bool:
+    """Keras' EarlyStopping: no improvement larger than min_delta for `patience` epochs (from history alone, so
+    a resumed run decides exactly as an uninterrupted one)."""
+    patience = config.early_stopping.get("patience", 0)
+    if not patience:
+        return False
+    best, wait = None, 0
+    for row in history:
+        value = row[config.monitor]
+        if improved(value, best, config.monitor_mode, config.early_stopping.get("min_delta", 0.0)):
+            best, wait = value, 0
+        else:
+            wait += 1
+    return wait >= patience
+
+
+# ----------------------------------------------------------------------------------------------------------------
+
+def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> dict[str, Any]:
+    """Trains (resuming from the latest checkpoint in `workdir`) and evaluates on the test split."""
+    s = setup(config, workdir, splits, model, devices)
+    is_lead = jax.process_index() == 0
+    history_path = os.path.join(workdir, "history.csv")
+    writer = metric_writers.create_default_writer(workdir, just_logging=not is_lead)
+    num_train = num_examples(splits.train)
+    num_val = num_examples(splits.validation)
+    state, history = s.state, []
+    start_epoch = s.mngr.latest_step() or 0
+    if start_epoch:
+        state = restore(s, start_epoch)
+        history = report.read_history(history_path, up_to_epoch=start_epoch)
+        logging.info("resumed from epoch %d in %s", start_epoch, workdir)
+    tty = sys.stdout.isatty()
+    chunk = config.get("steps_per_dispatch", 0) or (math.ceil(s.steps_per_epoch / 20) if tty else s.steps_per_epoch)
+    train_seconds, steady_seconds, steady_steps = 0.0, 0.0, 0
+    try:
+        for epoch in range(start_epoch + 1, config.num_epochs + 1):
+            if should_stop_early(history, config):
+                break
+            started = time.perf_counter()
+            order = epoch_order(config.seed, epoch, num_train, config.batch_size)
+            totals = None
+            for first in range(0, len(order), chunk):
+                state, chunk_totals, step_losses = s.train_fn(
+                    state, s.data["train"], parallel.shard_batches(order[first:first + chunk], s.mode, s.devices),
+                    s.rng)
+                step_losses = np.asarray(parallel.unreplicate(step_losses, s.mode))
+                reference = history[0]["loss"] if history else float(np.mean(step_losses[:10]))
+                check_divergence(step_losses, (epoch - 1) * s.steps_per_epoch + first, epoch, reference,
+                                 config.get("divergence_factor", 0.0))
+                chunk_totals = parallel.unreplicate(chunk_totals, s.mode)
+                totals = chunk_totals if totals is None else totals.merge(chunk_totals)
+                report.progress_bar(min(first + chunk, len(order)), len(order))
+            seconds = time.perf_counter() - started
+            train_seconds += seconds
+            if epoch > start_epoch + 1:
+                steady_seconds, steady_steps = steady_seconds + seconds, steady_steps + len(order)
+            row = {"epoch": epoch, **compute(totals)}
+            if num_val:
+                val = evaluate(s, state, "validation", num_val, config.eval_batch_size)
+                row.update({f"val_{name}": value for name, value in val.items()})
+            if s.plateau_fn is not None:
+                value = row[config.monitor] * (1 if config.monitor_mode == "min" else -1)
+                state = s.plateau_fn(state, parallel.replicate(jnp.float32(value), s.mode, s.devices))
+                row["lr_scale"] = float(parallel.unreplicate(state.plateau.scale, s.mode))
+            history.append(row)
+            if is_lead:
+                report.write_history(history_path, history)
+                print(report.epoch_line(epoch, config.num_epochs, seconds,
+                                        {k: v for k, v in row.items() if k != "epoch"}), flush=True)
+            writer.write_scalars(epoch, {k: v for k, v in row.items() if k != "epoch"})
+            if epoch % config.checkpoint.get("every_epochs", 1) == 0 or epoch == config.num_epochs \
+                    or should_stop_early(history, config):
+                checkpoint.save(s.mngr, epoch, parallel.unreplicate(state, s.mode),
+                                {k: v for k, v in row.items() if k != "epoch"})
+        writer.flush()
+        s.mngr.wait_until_finished()
+        best_at, best_value = best_epoch(history, config.monitor, config.monitor_mode)
+        if config.get("restore_best", False) and best_at is not None and best_at in s.mngr.all_steps():
+            state = restore(s, best_at)
+        test = {}
+        if splits.test is not None:
+            test = evaluate(s, state, "test", num_examples(splits.test), config.eval_batch_size)
+            writer.write_scalars(len(history), {f"test_{k}": v for k, v in test.items()})
+        writer.flush()
+    finally:
+        s.mngr.wait_until_finished()
+        s.mngr.close()
+        writer.close()
+    return {
+        "history": history,
+        "test": {f"test_{k}": v for k, v in test.items()},
+        "best_epoch": best_at, "best_" + config.monitor: best_value,
+        "epochs_run": len(history), "resumed_from_epoch": start_epoch,
+        "train_seconds_this_session": train_seconds,
+        "examples_per_second": (steady_steps * config.batch_size / steady_seconds) if steady_seconds else None,
+        "num_params": int(sum(np.size(x) for x in jax.tree.leaves(parallel.unreplicate(state.params, s.mode)))),
+        "state": parallel.unreplicate(state, s.mode),
+        "device_kind": s.devices[0].device_kind, "device_count": len(s.devices),
+    }
+
+
+def evaluate_checkpoint(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module,
+                        which: str = "best", devices=None) -> dict[str, Any]:
+    """Evaluate-only: restores the best (by `config.monitor`) or latest checkpoint and reports test metrics."""
+    s = setup(config, workdir, splits, model, devices)
+    try:
+        saved = s.mngr.all_steps()
+        if not saved:
+            raise errors.Error(f"no checkpoint in {os.path.join(workdir, 'checkpoints')}: train first with the same "
+                               "--config and --workdir")
+        epoch = max(saved)
+        if which == "best":
+            history = report.read_history(os.path.join(workdir, "history.csv"))
+            candidates = [row for row in history if int(row["epoch"]) in saved]
+            best_at, _ = best_epoch(candidates, config.monitor, config.monitor_mode)
+            epoch = best_at or epoch
+        state = restore(s, epoch)
+        results = {"epoch": epoch}
+        for split in ("validation", "test"):
+            dataset = getattr(splits, split)
+            if dataset is not None:
+                prefix = "val" if split == "validation" else "test"
+                results.update({f"{prefix}_{k}": v for k, v in evaluate(
+                    s, state, split, num_examples(dataset), config.eval_batch_size).items()})
+        return results
+    finally:
+        s.mngr.close()

@@ -1,0 +1,46 @@
+"""Entry point: parse flags, set up the platform, call jaxlab.
+
+    python launch.py --config configs/mnist_mlp.py[:variant] [--config.key=value ...] --workdir runs/NAME
+    python launch.py --config configs/mnist_mlp.py --workdir runs/NAME --mode=evaluate
+
+Rerunning the same command with the same workdir resumes from the latest checkpoint.
+"""
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/NAME.py[:variant]).",
+                                lock_config=True)
+flags.DEFINE_string("workdir", None, "Directory for checkpoints, summaries, history.csv, summary.json and plots.")
+flags.DEFINE_enum("mode", "train", ["train", "evaluate"],
+                  "train (resumes if the workdir has checkpoints) or evaluate (test metrics of the best checkpoint).")
+flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host TPU/GPU; TPU pods detect "
+                  "their peers, GPU clusters read the coordinator from flags/environment).")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    import tensorflow as tf
+    tf.config.set_visible_devices([], "GPU")  # tf.data/tfds only; keep accelerator memory for JAX
+    import jax
+    if FLAGS.distributed:
+        jax.distributed.initialize()
+    if jax.process_index() != 0:
+        logging.set_verbosity(logging.WARNING)
+    from jaxlab import errors, experiment
+    try:
+        if FLAGS.mode == "evaluate":
+            experiment.evaluate(FLAGS.config, FLAGS.workdir)
+        else:
+            experiment.run(FLAGS.config, FLAGS.workdir)
+    except errors.Error as exc:
+        sys.stderr.write(f"jaxlab: error: {exc}\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app.run(main)
