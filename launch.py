@@ -5,6 +5,7 @@
 
 Rerunning the same command with the same workdir resumes from the latest checkpoint.
 """
+import re
 import sys
 
 from absl import app, flags, logging
@@ -19,6 +20,25 @@ flags.DEFINE_enum("mode", "train", ["train", "evaluate"],
 flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host TPU/GPU; TPU pods detect "
                   "their peers, GPU clusters read the coordinator from flags/environment).")
 flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _one_line(text: str) -> str:
+    """The last line of a message that embeds a traceback (config files raising in get_config)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[-1] if "Traceback" in text else " ".join(lines)
+
+
+def parse_flags(argv):
+    """absl's parser, with a bad --config file/variant or a mistyped --config.key reported in one line."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as exc:
+        sys.exit(f"jaxlab: error: {_one_line(str(exc))} "
+                 "(usage: python launch.py --config configs/NAME.py[:variant] --workdir DIR)")
+    except (AttributeError, KeyError) as exc:  # ml_collections: unknown key, with "Did you mean ...?"
+        detail = re.sub(r"[\\'\"]+n?", " ", str(exc))
+        overrides = " ".join(arg for arg in argv[1:] if arg.startswith("--config."))
+        sys.exit(f"jaxlab: error: unknown config key in {overrides}: {' '.join(detail.split())}")
 
 
 def main(argv):
@@ -43,4 +63,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=parse_flags)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import jax
+import numpy as np
 from ml_collections import ConfigDict
 
 from jaxlab import data, models, parallel, report, train
@@ -35,6 +36,22 @@ def build(config: ConfigDict):
 
 
 def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
+    """The kind of experiment a config asks for: a hyper-parameter search (`config.search`), k-fold
+    cross-validation (`config.data.num_folds`), K seeds at once (`config.num_seeds`), or one training run."""
+    if config.get("search", None):
+        from jaxlab import search
+        return search.run(config, workdir)
+    if config.data.get("num_folds", 0):
+        from jaxlab import kfold
+        return kfold.run(config, workdir, devices)
+    if config.get("num_seeds", 1) > 1:
+        from jaxlab import seeds
+        return seeds.run(config, workdir, devices)
+    return run_once(config, workdir, devices)
+
+
+def run_once(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
+    """One training run end to end: data, model, fit (resuming), test evaluation, summary.json and plots."""
     started = time.time()
     os.makedirs(workdir, exist_ok=True)
     splits, model = build(config)
@@ -45,9 +62,15 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
         report.write_json(os.path.join(workdir, "data_info.json"), splits.info)
     result = train.fit(config, workdir, splits, model, devices)
     history = result.pop("history")
-    result.pop("state")
+    state = result.pop("state")
+    analyses = {}
+    if config.get("analyses", ()) and splits.test is not None and lead:
+        outputs = test_outputs(model, state, splits.test["inputs"], config.eval_batch_size)
+        for name in config.analyses:
+            analyses.update(report.analysis(name)(outputs, splits.test, splits.info, workdir))
     summary = {
         **result["test"],
+        **analyses,
         **{key: value for key, value in result.items() if key != "test"},
         "final": history[-1] if history else {},
         "wall_seconds_this_session": time.time() - started,
@@ -63,6 +86,13 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
         if result["test"]:
             print("test: " + report.format_metrics(result["test"]), flush=True)
     return summary
+
+
+def test_outputs(model, state, inputs, batch_size: int):
+    """Model outputs for every test input (one device, in batches): what analyses and plots work from."""
+    variables = {"params": state.params, **({"batch_stats": state.batch_stats} if state.batch_stats else {})}
+    apply = jax.jit(lambda x: model.apply(variables, x, train=False))
+    return np.concatenate([np.asarray(apply(inputs[i:i + batch_size])) for i in range(0, len(inputs), batch_size)])
 
 
 def evaluate(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def schedule(config: ConfigDict, steps_per_epoch: int, num_epochs: int) -> optax
     if name == "cosine":
         return optax.cosine_decay_schedule(lr, total, alpha=config.get("final_lr_fraction", 0.0))
     if name == "warmup_cosine":
-        warmup = int(config.get("warmup_epochs", 0) * steps_per_epoch)
+        warmup = min(int(config.get("warmup_epochs", 0) * steps_per_epoch), total - 1)  # ≥ 1 step of decay
         return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, total, end_value=final)
     if name == "step":
         boundaries = {int(epoch * steps_per_epoch): config.get("decay_factor", 0.1)

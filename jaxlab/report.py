@@ -7,6 +7,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from jaxlab import errors
+
 
 def format_metrics(metrics: dict[str, float]) -> str:
     return " - ".join(f"{name} {value:.4f}" for name, value in metrics.items())
@@ -89,3 +91,15 @@ def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+# Analyses of the test split, by name (`config.analyses`): each takes the model's outputs for every test example,
+# the test split, the data info and the workdir, writes its plots and returns extra metrics for summary.json.
+ANALYSES: dict[str, Any] = {}
+
+
+def analysis(name: str):
+    if name not in ANALYSES:
+        raise errors.Error(f"unknown analysis {name!r}: choose from {', '.join(sorted(ANALYSES)) or 'none'} "
+                           "(config.analyses)")
+    return ANALYSES[name]

@@ -23,7 +23,7 @@ from flax import struct
 from ml_collections import ConfigDict
 
 from jaxlab import checkpoint, errors, losses, metrics, optim, parallel, report
-from jaxlab.data import Dataset, Splits, num_examples
+from jaxlab.data import Dataset, Splits, augment, num_examples
 
 
 class TrainState(struct.PyTreeNode):
@@ -32,6 +32,7 @@ class TrainState(struct.PyTreeNode):
     batch_stats: Any
     opt_state: Any
     plateau: Any  # optax.contrib.reduce_on_plateau state, or None when disabled
+    first_loss: jax.Array  # the loss of the run's first step: the divergence guard's reference
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -46,12 +47,14 @@ def _variables(state: TrainState, params=None) -> dict:
 
 def train_step(state: TrainState, batch: Dataset, rng: jax.Array, *, model: nn.Module,
                tx: optax.GradientTransformation, loss_fn: Callable, metrics_cls, l2: float, l2_pattern: str,
-               mode: str):
+               mode: str, augment: Callable | None = None):
     """One optimizer step on `batch`; returns (new state, clu metrics of the batch, mean loss of the batch)."""
-    dropout_rng = jax.random.fold_in(jax.random.fold_in(rng, state.step), parallel.device_index(mode))
+    step_rng = jax.random.fold_in(jax.random.fold_in(rng, state.step), parallel.device_index(mode))
+    dropout_rng, augment_rng = jax.random.split(step_rng)
+    inputs = batch["inputs"] if augment is None else augment(batch["inputs"], augment_rng)
 
     def objective(params):
-        outputs, updates = model.apply(_variables(state, params), batch["inputs"], train=True,
+        outputs, updates = model.apply(_variables(state, params), inputs, train=True,
                                        rngs={"dropout": dropout_rng}, mutable=["batch_stats"])
         per_example = loss_fn(outputs, batch["label"])
         penalty = losses.l2_penalty(params, l2, l2_pattern)
@@ -63,11 +66,13 @@ def train_step(state: TrainState, batch: Dataset, rng: jax.Array, *, model: nn.M
     step_updates, opt_state = tx.update(grads, state.opt_state, state.params)
     if state.plateau is not None:
         step_updates = optax.tree.scale(state.plateau.scale, step_updates)
-    new_state = state.replace(step=state.step + 1, params=optax.apply_updates(state.params, step_updates),
+    loss = parallel.cross_replica_mean(loss, mode)
+    new_state = state.replace(step=state.step + 1, first_loss=jnp.where(state.step == 0, loss, state.first_loss),
+                              params=optax.apply_updates(state.params, step_updates),
                               batch_stats=updates.get("batch_stats", state.batch_stats), opt_state=opt_state)
     batch_metrics = metrics_cls.single_from_model_output(
         loss=per_example, logits=outputs, labels=batch["label"], mask=batch["mask"])
-    return new_state, parallel.cross_replica_sum(batch_metrics, mode), parallel.cross_replica_mean(loss, mode)
+    return new_state, parallel.cross_replica_sum(batch_metrics, mode), loss
 
 
 def eval_step(state: TrainState, batch: Dataset, *, model: nn.Module, loss_fn: Callable, metrics_cls, l2: float,
@@ -157,7 +162,8 @@ def init_state(model: nn.Module, tx, plateau_tx, sample_inputs: np.ndarray, seed
         {"params": jax.random.PRNGKey(seed)}, jnp.asarray(sample_inputs))
     params = variables["params"]
     return TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables.get("batch_stats", {}),
-                      opt_state=tx.init(params), plateau=None if plateau_tx is None else plateau_tx.init(params))
+                      opt_state=tx.init(params), plateau=None if plateau_tx is None else plateau_tx.init(params),
+                      first_loss=jnp.full((), jnp.nan, jnp.float32))
 
 
 def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> Setup:
@@ -175,8 +181,10 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
     statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
                    l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
+    augment_fn = augment.build(config.data.get("augment", ())) if config.data.get("augment", ()) else None
     train_fn = parallel.compile(functools.partial(
-        train_chunk, step=functools.partial(train_step, tx=tx, **statics), metrics_cls=metrics_cls), mode, devices)
+        train_chunk, step=functools.partial(train_step, tx=tx, augment=augment_fn, **statics),
+        metrics_cls=metrics_cls), mode, devices)
     eval_fn = parallel.compile(functools.partial(
         eval_pass, step=functools.partial(eval_step, **statics), metrics_cls=metrics_cls), mode, devices,
         donate_first=False)
@@ -211,7 +219,7 @@ def restore(s: Setup, epoch: int):
 
 def check_divergence(step_losses: np.ndarray, first_step: int, epoch: int, reference: float | None,
                      factor: float) -> None:
-    """A non-finite loss, or one above `factor` × the run's early loss, stops the run with one clear line."""
+    """A non-finite loss, or one above `factor` × the run's first loss, stops the run with one clear line."""
     bad = ~np.isfinite(step_losses)
     if factor and reference is not None and np.isfinite(reference):
         bad |= step_losses > factor * max(reference, 1e-8)
@@ -284,7 +292,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                     state, s.data["train"], parallel.shard_batches(order[first:first + chunk], s.mode, s.devices),
                     s.rng)
                 step_losses = np.asarray(parallel.unreplicate(step_losses, s.mode))
-                reference = history[0]["loss"] if history else float(np.mean(step_losses[:10]))
+                reference = float(parallel.unreplicate(state.first_loss, s.mode))
                 check_divergence(step_losses, (epoch - 1) * s.steps_per_epoch + first, epoch, reference,
                                  config.get("divergence_factor", 0.0))
                 chunk_totals = parallel.unreplicate(chunk_totals, s.mode)

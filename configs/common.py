@@ -1,0 +1,67 @@
+"""Defaults every config starts from (`default_config()`), documented key by key.
+
+Experiment configs import this, override what their experiment needs and add variants through
+`get_config(variant)`. Keys are locked at launch: a mistyped `--config.key` is an error that lists close names.
+"""
+import ml_collections
+
+
+def default_config() -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict()
+    config.seed = 0                   # init, dropout and data order all derive from it
+    config.parallelism = "pmap"       # "pmap" (per-device program, pmean of grads) | "jit" (Mesh + NamedSharding)
+    config.num_devices = 0            # 0 = all visible devices
+    config.num_epochs = 10
+    config.batch_size = 32            # global batch (divides by the device count)
+    config.eval_batch_size = 1000
+    config.steps_per_dispatch = 0     # 0 = whole epoch per dispatch (≈20 chunks with a progress bar on a terminal)
+    config.task = "classification"    # classification | binary | regression | reconstruction
+    config.loss = "softmax_cross_entropy"
+    config.l2 = 0.0                   # Keras kernel_regularizer=l2(l2) on params whose path matches l2_pattern
+    config.l2_pattern = "kernel$"
+    config.monitor = "val_accuracy"   # drives the best checkpoint, early stopping and reduce-on-plateau
+    config.monitor_mode = "max"
+    config.restore_best = False       # evaluate the test split with the best checkpoint instead of the last
+    config.divergence_factor = 20.0   # stop when a step's loss exceeds this × the first step's (0 = NaN/inf only)
+
+    config.data = ml_collections.ConfigDict()
+    config.data.name = "mnist"
+    config.data.data_dir = ""         # "" = $TFDS_DATA_DIR or tfds' default
+    config.data.validation_split = 0.1
+    config.data.normalize = "unit"    # none | unit | standardize | l2
+    config.data.augment = ()          # names from jaxlab/data/augment.py, applied to training batches only
+
+    config.model = ml_collections.ConfigDict()
+    config.model.name = "mlp"
+
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.name = "sgd"     # sgd | momentum | adam | adamw | rmsprop
+    config.optimizer.learning_rate = 0.01
+    config.optimizer.momentum = 0.0
+    config.optimizer.nesterov = False
+    config.optimizer.weight_decay = 0.0
+    config.optimizer.grad_clip_norm = 0.0
+    config.optimizer.schedule = "constant"  # constant | cosine | warmup_cosine | step | exponential
+    config.optimizer.warmup_epochs = 0.0
+    config.optimizer.final_lr_fraction = 0.0
+    config.optimizer.boundaries_epochs = ()  # step schedule
+    config.optimizer.decay_factor = 0.1      # step / exponential schedules
+    config.optimizer.decay_epochs = 1.0      # exponential schedule
+
+    config.reduce_on_plateau = ml_collections.ConfigDict()
+    config.reduce_on_plateau.patience = 0   # epochs without improvement of `monitor`; 0 = off
+    config.reduce_on_plateau.factor = 0.1
+    config.reduce_on_plateau.min_delta = 1e-4
+    config.reduce_on_plateau.cooldown = 0
+    config.reduce_on_plateau.min_scale = 0.0
+
+    config.early_stopping = ml_collections.ConfigDict()
+    config.early_stopping.patience = 0      # 0 = off
+    config.early_stopping.min_delta = 0.0
+
+    config.checkpoint = ml_collections.ConfigDict()
+    config.checkpoint.every_epochs = 1
+    config.checkpoint.keep = 2              # latest N, plus the best by best_metric
+    config.checkpoint.best_metric = "val_accuracy"
+    config.checkpoint.best_mode = "max"
+    return config

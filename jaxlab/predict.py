@@ -1,0 +1,69 @@
+"""Use a trained run from Python: load its best (or latest) checkpoint and predict on raw arrays.
+
+    from jaxlab import predict
+    run = predict.load("runs/mnist_mlp")
+    probabilities = run.predict(images)     # raw images, e.g. uint8 [N, 28, 28, 1]; the run's preprocessing applies
+    classes = probabilities.argmax(-1)
+"""
+import json
+import os
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import orbax.checkpoint as ocp
+
+from jaxlab import errors, models, report, train
+from jaxlab.data import preprocess
+
+
+class Run(NamedTuple):
+    config: ml_collections.ConfigDict
+    info: dict[str, Any]
+    epoch: int
+    variables: dict[str, Any]
+    apply: Callable[[np.ndarray], np.ndarray]   # preprocessed inputs → raw model outputs
+
+    def predict(self, inputs: np.ndarray) -> np.ndarray:
+        """Class probabilities (classification), P(positive) (binary) or values (regression) for raw inputs."""
+        inputs = np.asarray(inputs)
+        if inputs.ndim == len(self.info["input_shape"]):
+            inputs = inputs[None]
+        spec = self.info.get("preprocessing")
+        outputs = self.apply(preprocess.normalize(inputs, spec) if spec else inputs)
+        task = self.info.get("task", "classification")
+        if task == "classification":
+            return np.asarray(jax.nn.softmax(outputs, axis=-1))
+        if task == "binary":
+            return np.asarray(jax.nn.sigmoid(outputs)).reshape(len(inputs))
+        return np.asarray(outputs)
+
+
+def load(workdir: str, which: str = "best") -> Run:
+    """Loads a run directory written by `jaxlab.experiment.run` (which = "best" by the run's monitor, or "latest")."""
+    paths = {name: os.path.join(workdir, name) for name in ("config.json", "data_info.json", "checkpoints")}
+    missing = [name for name, path in paths.items() if not os.path.exists(path)]
+    if missing:
+        raise errors.Error(f"{workdir} is not a jaxlab run directory (missing {', '.join(missing)})")
+    with open(paths["config.json"]) as f:
+        config = ml_collections.ConfigDict(json.load(f))
+    with open(paths["data_info.json"]) as f:
+        info = json.load(f)
+    model = models.build(config.model, info["num_outputs"])
+    with ocp.CheckpointManager(os.path.abspath(paths["checkpoints"])) as mngr:
+        saved = mngr.all_steps()
+        if not saved:
+            raise errors.Error(f"no checkpoint in {paths['checkpoints']}")
+        epoch = max(saved)
+        if which == "best":
+            history = [row for row in report.read_history(os.path.join(workdir, "history.csv"))
+                       if int(row["epoch"]) in saved]
+            epoch = train.best_epoch(history, config.monitor, config.monitor_mode)[0] or epoch
+        restored = mngr.restore(epoch, args=ocp.args.StandardRestore())
+    variables = {"params": restored["params"]}
+    if restored.get("batch_stats"):
+        variables["batch_stats"] = restored["batch_stats"]
+    apply = jax.jit(lambda x: model.apply(variables, x, train=False))
+    return Run(config, info, epoch, variables, lambda x: np.asarray(apply(jnp.asarray(x))))

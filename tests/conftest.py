@@ -1,0 +1,44 @@
+"""Test setup: 8 fake CPU devices (set before jax is imported), no GPU for TF, mock tfds data, tiny configs."""
+import os
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["TFDS_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no_such_tfds_dir")  # never ../shared
+
+import sys  # noqa: E402
+
+import pytest  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import tensorflow as tf  # noqa: E402
+
+tf.config.set_visible_devices([], "GPU")
+
+
+@pytest.fixture
+def mock_tfds():
+    """tfds.load returns `num_examples` random examples per split, following the dataset's features."""
+    import tensorflow_datasets as tfds
+    with tfds.testing.mock_data(num_examples=96):
+        yield
+
+
+def shrink(config, **overrides):
+    """A config shrunk for tests: 1 epoch, small batches that divide by 8 devices, plus overrides
+    (dotted keys, e.g. ``tiny(cfg, **{"model.hidden": (8,)})``)."""
+    config.num_epochs = 1
+    config.batch_size = 16
+    config.eval_batch_size = 16
+    for key, value in overrides.items():
+        target = config
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            target = target[parent]
+        target[leaf] = value
+    return config
+
+
+@pytest.fixture
+def tiny():
+    return shrink

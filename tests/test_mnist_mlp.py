@@ -1,0 +1,103 @@
+"""End to end: every mnist_mlp variant under mock tfds data, in both parallel modes; resume; evaluate; predict."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from configs import mnist_mlp
+from jaxlab import errors, experiment, predict
+
+VARIANTS = ["default", "linear_hidden", "relu_before_softmax", "deep", "tuned"]
+
+
+@pytest.mark.parametrize("mode", ["pmap", "jit"])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_end_to_end(variant, mode, mock_tfds, tiny, tmp_path):
+    config = tiny(mnist_mlp.get_config(variant), parallelism=mode)
+    summary = experiment.run(config, str(tmp_path))
+    assert summary["epochs_run"] == 1
+    assert 0.0 <= summary["test_accuracy"] <= 1.0 and np.isfinite(summary["test_loss"])
+    assert summary["num_test_examples"] == 96 and summary["device_count"] == 8
+    for name in ("history.csv", "summary.json", "config.json", "plots/curves.png"):
+        assert os.path.exists(tmp_path / name), name
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(tmp_path))
+    with open(tmp_path / "summary.json") as f:
+        written = json.load(f)
+    assert written["library_versions"]["jax"] and written["config"]["parallelism"] == mode
+
+
+def test_raw_variant_stops_with_divergence_error(mock_tfds, tiny, tmp_path):
+    """The lab's raw-pixel setting blows the loss up; the run stops naming the step (no silent NaN epochs)."""
+    config = tiny(mnist_mlp.get_config("raw"), num_epochs=3)
+    with pytest.raises(errors.Error, match=r"training diverged: loss .* at step \d+ \(epoch 1\); normalise"):
+        experiment.run(config, str(tmp_path))
+
+
+def test_divergence_keeps_saved_checkpoints(mock_tfds, tiny, tmp_path):
+    config = tiny(mnist_mlp.get_config(), num_epochs=1)
+    experiment.run(config, str(tmp_path))
+    config = tiny(mnist_mlp.get_config(), num_epochs=3, **{"data.normalize": "none", "optimizer.learning_rate": 1.0})
+    with pytest.raises(errors.Error, match="training diverged"):
+        experiment.run(config, str(tmp_path))
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["1"]
+    assert predict.load(str(tmp_path)).epoch == 1
+
+
+def test_resume_equals_uninterrupted(mock_tfds, tiny, tmp_path):
+    def train(workdir, epochs):
+        config = tiny(mnist_mlp.get_config("deep"), num_epochs=epochs, **{"model.dropout": 0.1})
+        return experiment.run(config, str(workdir))
+
+    straight = train(tmp_path / "straight", 2)
+    train(tmp_path / "stopped", 1)
+    resumed = train(tmp_path / "stopped", 2)
+    assert resumed["resumed_from_epoch"] == 1
+    assert resumed["final"] == straight["final"]
+    assert resumed["test_loss"] == straight["test_loss"]
+    a = predict.load(str(tmp_path / "straight"), which="latest").variables
+    b = predict.load(str(tmp_path / "stopped"), which="latest").variables
+    for x, y in zip(np.asarray(a["params"]["Dense_0"]["kernel"]), np.asarray(b["params"]["Dense_0"]["kernel"])):
+        np.testing.assert_array_equal(x, y)
+    with open(tmp_path / "stopped" / "history.csv") as f:
+        assert len(f.read().strip().splitlines()) == 3  # header + 2 epochs, no duplicate rows
+
+
+def test_evaluate_and_predict_agree(mock_tfds, tiny, tmp_path):
+    config = tiny(mnist_mlp.get_config(), num_epochs=2)
+    summary = experiment.run(config, str(tmp_path))
+    results = experiment.evaluate(config, str(tmp_path))
+    run = predict.load(str(tmp_path))
+    assert results["epoch"] == run.epoch
+    if run.epoch == 2:
+        assert results["test_accuracy"] == pytest.approx(summary["test_accuracy"])
+    from jaxlab.data import tfds_images
+    test = tfds_images.read_split("mnist", "test", None)
+    probabilities = run.predict(test["image"])
+    assert probabilities.shape == (96, 10)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    assert (probabilities.argmax(-1) == test["label"]).mean() == pytest.approx(results["test_accuracy"])
+    assert run.predict(test["image"][0]).shape == (1, 10)  # a single image, as the lab's model.predict
+
+
+def test_missing_dataset_is_one_clear_error(tiny, tmp_path):
+    config = tiny(mnist_mlp.get_config(), **{"data.data_dir": str(tmp_path / "empty")})
+    with pytest.raises(errors.Error, match=r"dataset 'mnist' split 'train' is not prepared in .*TFDS_DATA_DIR"):
+        experiment.run(config, str(tmp_path / "run"))
+
+
+def test_batch_that_does_not_divide_by_devices(mock_tfds, tiny, tmp_path):
+    config = tiny(mnist_mlp.get_config(), batch_size=12)
+    with pytest.raises(errors.Error, match="batch size 12 does not divide by the 8 devices"):
+        experiment.run(config, str(tmp_path))
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("model.name", "resnet", "unknown model 'resnet': choose one of"),
+    ("optimizer.name", "adamax", "unknown optimizer 'adamax'"),
+    ("data.normalize", "zscore", "unknown normalisation 'zscore'"),
+    ("data.name", "imagenet2", "unknown dataset 'imagenet2'"),
+])
+def test_bad_names_are_clear_errors(key, value, message, mock_tfds, tiny, tmp_path):
+    with pytest.raises(errors.Error, match=message):
+        experiment.run(tiny(mnist_mlp.get_config(), **{key: value}), str(tmp_path))

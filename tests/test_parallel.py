@@ -1,0 +1,89 @@
+"""pmap and jit modes (and 1 vs 8 devices) compute the same training run; evaluation counts each example once."""
+import jax
+import numpy as np
+import pytest
+
+from configs import mnist_mlp
+from jaxlab import models, parallel, train
+from jaxlab.data import Splits
+
+
+def synthetic_splits(num_train=160, num_eval=77, seed=0):
+    rng = np.random.default_rng(seed)
+    make = lambda n: {"inputs": rng.normal(size=(n, 6, 6, 1)).astype(np.float32),  # noqa: E731
+                      "label": rng.integers(0, 10, size=n).astype(np.int32)}
+    info = {"num_classes": 10, "num_outputs": 10, "task": "classification", "input_shape": [6, 6, 1]}
+    return Splits(make(num_train), make(num_eval), make(num_eval), info)
+
+
+def bn_config(mode, num_devices):
+    config = mnist_mlp.get_config()
+    config.parallelism = mode
+    config.batch_size = 32
+    config.eval_batch_size = 16
+    config.model.hidden = (16, 8)
+    config.model.batch_norm = True
+    config.optimizer.name = "momentum"
+    config.optimizer.learning_rate = 0.1
+    config.num_devices = num_devices
+    return config
+
+
+def run_steps(mode, num_devices, tmp_path, steps=5):
+    config = bn_config(mode, num_devices)
+    splits = synthetic_splits()
+    model = models.build(config.model, 10, parallel.axis_name(mode))
+    s = train.setup(config, str(tmp_path / f"{mode}{num_devices}"), splits, model)
+    order = train.epoch_order(config.seed, 1, 160, 32)[:steps]
+    state, totals, losses = s.train_fn(s.state, s.data["train"], parallel.shard_batches(order, mode, s.devices),
+                                       s.rng)
+    s.mngr.close()
+    return (parallel.unreplicate(state, mode), train.compute(parallel.unreplicate(totals, mode)),
+            np.asarray(parallel.unreplicate(losses, mode)))
+
+
+@pytest.mark.parametrize("mode,num_devices", [("jit", 8), ("pmap", 1), ("jit", 1)])
+def test_same_parameters_as_pmap_on_8_devices(mode, num_devices, tmp_path):
+    reference_state, reference_metrics, reference_losses = run_steps("pmap", 8, tmp_path)
+    state, metrics, losses = run_steps(mode, num_devices, tmp_path)
+    assert int(state.step) == 5
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-5, rtol=1e-5),
+                 (state.params, state.batch_stats), (reference_state.params, reference_state.batch_stats))
+    np.testing.assert_allclose(losses, reference_losses, rtol=1e-5)
+    assert metrics == pytest.approx(reference_metrics, rel=1e-5)
+    # BatchNorm statistics moved: they are global-batch statistics, not one device's.
+    assert not np.allclose(state.batch_stats["BatchNorm_0"]["mean"], 0.0)
+
+
+@pytest.mark.parametrize("mode", ["pmap", "jit"])
+@pytest.mark.parametrize("num_rows", [77, 5, 16])
+def test_masked_evaluation_counts_each_example_once(mode, num_rows, tmp_path):
+    config = bn_config(mode, 8)
+    splits = synthetic_splits(num_eval=num_rows)
+    model = models.build(config.model, 10, parallel.axis_name(mode))
+    s = train.setup(config, str(tmp_path), splits, model)
+    s.mngr.close()
+    result = train.evaluate(s, s.state, "test", num_rows, config.eval_batch_size)
+    host = parallel.unreplicate(s.state, mode)
+    logits = np.asarray(model.apply({"params": host.params, "batch_stats": host.batch_stats},
+                                    splits.test["inputs"], train=False))
+    labels = splits.test["label"]
+    log_probs = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) \
+        - logits.max(-1, keepdims=True)
+    expected_loss = -log_probs[np.arange(num_rows), labels].mean()
+    assert result["accuracy"] == pytest.approx((logits.argmax(-1) == labels).mean(), abs=1e-6)
+    assert result["loss"] == pytest.approx(expected_loss, rel=1e-5)
+
+
+def test_eval_order_pads_and_masks():
+    rows, mask = train.eval_order(10, 4)
+    assert rows.shape == mask.shape == (3, 4)
+    assert sorted(rows[mask > 0].tolist()) == list(range(10))
+    assert mask.sum() == 10
+
+
+def test_epoch_order_is_a_pure_function_of_seed_and_epoch():
+    a = train.epoch_order(0, 3, 100, 8)
+    np.testing.assert_array_equal(a, train.epoch_order(0, 3, 100, 8))
+    assert not np.array_equal(a, train.epoch_order(0, 4, 100, 8))
+    assert a.shape == (12, 8) and len(set(a.ravel().tolist())) == 96

@@ -1,0 +1,150 @@
+"""Golden one-step values, losses, optimizers, schedules, plateau and early-stopping logic."""
+import subprocess
+import sys
+import os
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+from configs import mnist_mlp
+from jaxlab import losses, models, optim, parallel, train
+from jaxlab.data import Splits
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def linear_setup(tmp_path, l2=0.0):
+    rng = np.random.default_rng(42)
+    train_set = {"inputs": rng.normal(size=(16, 4)).astype(np.float32),
+                 "label": rng.integers(0, 3, size=16).astype(np.int32)}
+    splits = Splits(train_set, None, None, {"num_classes": 3, "num_outputs": 3, "task": "classification",
+                                            "input_shape": [4]})
+    config = mnist_mlp.get_config()
+    config.parallelism, config.num_devices, config.batch_size, config.eval_batch_size = "jit", 1, 16, 16
+    config.model.hidden = ()
+    config.optimizer.learning_rate = 0.5
+    config.l2 = l2
+    model = models.build(config.model, 3, None)
+    s = train.setup(config, str(tmp_path), splits, model)
+    s.mngr.close()
+    return s, train_set
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+def test_one_sgd_step_matches_closed_form(l2, tmp_path):
+    s, data = linear_setup(tmp_path, l2)
+    before = parallel.unreplicate(s.state, "jit")
+    rows = np.arange(16, dtype=np.int32)[None]
+    state, _, step_losses = s.train_fn(s.state, s.data["train"], parallel.shard_batches(rows, "jit", s.devices),
+                                       s.rng)
+    after = parallel.unreplicate(state, "jit")
+    w, b = np.asarray(before.params["Dense_0"]["kernel"], np.float64), np.asarray(before.params["Dense_0"]["bias"])
+    x, y = data["inputs"].astype(np.float64), data["label"]
+    logits = x @ w + b
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    onehot = np.eye(3)[y]
+    loss = -np.log(probs[np.arange(16), y]).mean() + l2 * (w ** 2).sum()
+    grad_w = x.T @ (probs - onehot) / 16 + 2 * l2 * w
+    grad_b = (probs - onehot).mean(0)
+    np.testing.assert_allclose(step_losses[0], loss, rtol=1e-5)
+    np.testing.assert_allclose(after.params["Dense_0"]["kernel"], w - 0.5 * grad_w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(after.params["Dense_0"]["bias"], b - 0.5 * grad_b, rtol=1e-5, atol=1e-6)
+
+
+def test_golden_values(tmp_path):
+    """Pinned values (seed 0 init, fixed data, two SGD steps): a change to init, data handling or the step that
+    moves them must be deliberate."""
+    s, _ = linear_setup(tmp_path)
+    rows = np.arange(16, dtype=np.int32).reshape(2, 8).repeat(2, axis=1)
+    state, _, step_losses = s.train_fn(s.state, s.data["train"], parallel.shard_batches(rows, "jit", s.devices),
+                                       s.rng)
+    kernel_sum = float(parallel.unreplicate(state, "jit").params["Dense_0"]["kernel"].sum())
+    np.testing.assert_allclose(np.asarray(step_losses), GOLDEN_LOSSES, rtol=1e-5)
+    assert kernel_sum == pytest.approx(GOLDEN_KERNEL_SUM, rel=1e-5, abs=1e-6)
+
+
+GOLDEN_LOSSES = [1.5582369565963745, 1.2237476110458374]
+GOLDEN_KERNEL_SUM = 0.15427613258361816
+
+
+def test_l2_penalty_counts_kernels_only():
+    params = {"Dense_0": {"kernel": np.ones((2, 3)), "bias": np.ones(3)}, "Dense_1": {"kernel": 2 * np.ones((3,))}}
+    assert float(losses.l2_penalty(params, 0.1)) == pytest.approx(0.1 * (6 + 12))
+    assert float(losses.l2_penalty(params, 0.1, r"Dense_1/kernel$")) == pytest.approx(1.2)
+    assert float(losses.l2_penalty(params, 0.0)) == 0.0
+
+
+@pytest.mark.parametrize("name", optim.SCHEDULES)
+def test_schedules(name):
+    config = mnist_mlp.get_config().optimizer
+    config.schedule = name
+    config.learning_rate = 1.0
+    config.warmup_epochs = 1.0
+    config.boundaries_epochs = (5,)
+    config.decay_factor = 0.1
+    config.decay_epochs = 5
+    schedule = optim.schedule(config, steps_per_epoch=10, num_epochs=10)
+    first, middle, last = float(schedule(0)), float(schedule(60)), float(schedule(99))
+    expected = {
+        "constant": (1.0, 1.0, 1.0),
+        "cosine": (1.0, 0.5 * (1 + np.cos(np.pi * 0.6)), 0.5 * (1 + np.cos(np.pi * 0.99))),
+        "warmup_cosine": (0.0, 0.5 * (1 + np.cos(np.pi * 50 / 90)), 0.5 * (1 + np.cos(np.pi * 89 / 90))),
+        "step": (1.0, 0.1, 0.1),
+        "exponential": (1.0, 0.1 ** (60 / 50), 0.1 ** (99 / 50)),
+    }[name]
+    np.testing.assert_allclose((first, middle, last), expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw", "rmsprop"])
+def test_optimizers_build(name):
+    config = mnist_mlp.get_config().optimizer
+    config.name = name
+    tx = optim.build(config, 10, 2)
+    params = {"w": np.ones(3, np.float32)}
+    updates, _ = tx.update({"w": np.ones(3, np.float32)}, tx.init(params), params)
+    assert np.all(np.asarray(updates["w"]) < 0)
+
+
+def test_reduce_on_plateau_scales_after_patience():
+    config = mnist_mlp.get_config().reduce_on_plateau
+    config.patience, config.factor = 2, 0.5
+    plateau_tx = optim.plateau(config)
+    state = train.TrainState(step=0, params={"w": np.ones(2)}, batch_stats={}, opt_state=(),
+                             plateau=plateau_tx.init({"w": np.ones(2)}), first_loss=np.nan)
+    scales = []
+    for value in [1.0, 0.5, 0.5, 0.5, 0.5, 0.5]:
+        state = train.update_plateau(state, np.float32(value), plateau_tx=plateau_tx)
+        scales.append(float(state.plateau.scale))
+    assert scales == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25]
+
+
+def test_early_stopping_from_history():
+    config = mnist_mlp.get_config()
+    config.monitor, config.monitor_mode = "val_loss", "min"
+    config.early_stopping.patience = 2
+    history = [{"epoch": e, "val_loss": v} for e, v in enumerate([1.0, 0.8, 0.9, 0.85], start=1)]
+    assert not train.should_stop_early(history[:3], config)
+    assert train.should_stop_early(history, config)
+    config.early_stopping.patience = 0
+    assert not train.should_stop_early(history, config)
+    assert train.best_epoch(history, "val_loss", "min") == (2, 0.8)
+
+
+def test_divergence_guard_names_the_step():
+    train.check_divergence(np.array([2.3, 2.2]), 10, 1, 2.3, 20.0)
+    with pytest.raises(Exception, match=r"loss nan at step 12 \(epoch 2\)"):
+        train.check_divergence(np.array([2.3, np.nan]), 10, 2, 2.3, 20.0)
+    with pytest.raises(Exception, match=r"at step 11 "):
+        train.check_divergence(np.array([100.0, 1.0]), 10, 2, 2.3, 20.0)
+
+
+def test_config_typo_is_a_clear_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "launch.py", "--config", "configs/mnist_mlp.py", "--workdir", str(tmp_path),
+         "--config.optimizer.learning_rat=0.1"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "learning_rat" in result.stderr and "learning_rate" in result.stderr
+    assert "Traceback" not in result.stderr
