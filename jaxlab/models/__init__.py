@@ -8,10 +8,11 @@ import flax.linen as nn
 from ml_collections import ConfigDict
 
 from jaxlab import errors
-from jaxlab.models import mlp
+from jaxlab.models import cnn, mlp
 
 MODELS: dict[str, type[nn.Module]] = {
     "mlp": mlp.MLP,
+    "cnn": cnn.CNN,
 }
 
 
