@@ -9,10 +9,12 @@ from ml_collections import ConfigDict
 
 from jaxlab import errors
 from jaxlab.models import cnn, mlp
+from jaxlab.models import alexnet, vgg
 
 MODELS: dict[str, type[nn.Module]] = {
     "mlp": mlp.MLP,
     "cnn": cnn.CNN,
+    "alexnet": alexnet.AlexNet, "vgg": vgg.VGG,
 }
 
 
