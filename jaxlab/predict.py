@@ -4,6 +4,7 @@
     run = predict.load("runs/mnist_mlp")
     probabilities = run.predict(images)     # raw images, e.g. uint8 [N, 28, 28, 1]; the run's preprocessing applies
     classes = probabilities.argmax(-1)
+    predict.load("runs/imdb_bow").predict(["a moving, funny film"])   # text runs: raw strings → P(positive)
 """
 import json
 import os
@@ -28,6 +29,13 @@ class Run(NamedTuple):
 
     def predict(self, inputs: np.ndarray) -> np.ndarray:
         """Class probabilities (classification), P(positive) (binary) or values (regression) for raw inputs."""
+        if "vocabulary" in self.info:  # a text run: raw strings → ids with the run's own vocabulary
+            from jaxlab.data import imdb
+            texts = [inputs] if isinstance(inputs, (str, bytes)) else list(inputs)
+            inputs = imdb.encode(texts, self.info["vocabulary"], self.info["max_length"])
+        if self.info.get("tabular"):  # a CSV run: a pandas DataFrame of raw rows → the run's fitted transform
+            from jaxlab.data import tabular
+            inputs = tabular.transform(inputs, self.info["tabular"])
         inputs = np.asarray(inputs)
         if inputs.ndim == len(self.info["input_shape"]):
             inputs = inputs[None]

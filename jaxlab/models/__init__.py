@@ -10,11 +10,13 @@ from ml_collections import ConfigDict
 from jaxlab import errors
 from jaxlab.models import cnn, mlp
 from jaxlab.models import alexnet, vgg
+from jaxlab.models import text
 
 MODELS: dict[str, type[nn.Module]] = {
     "mlp": mlp.MLP,
     "cnn": cnn.CNN,
     "alexnet": alexnet.AlexNet, "vgg": vgg.VGG,
+    "bow_concat": text.BowConcat, "embed_dense": text.EmbedDense, "embed_conv": text.EmbedConv,
 }
 
 

@@ -1,0 +1,86 @@
+"""IMDB movie reviews (tfds ``imdb_reviews``) as int32 token-id sequences, with a vocabulary fitted on train only.
+
+`config.data`: ``data_dir``, ``validation_split`` (the last fraction of train, as Keras), ``vocab_size`` (10,000:
+padding and out-of-vocabulary ids included), ``max_length`` (ids padded with 0 / truncated at the end).
+
+Ids: ``PAD_ID`` = 0 fills short reviews, ``OOV_ID`` = 1 stands for every word outside the vocabulary, 2… are the
+most frequent training words. Keras `TextVectorization` (lower case, punctuation stripped, whitespace split; HTML
+``<br />`` breaks removed first) does the tokenising. The vocabulary goes into ``info["vocabulary"]`` (so into the
+run's data_info.json) and `encode` with it turns raw strings into the same ids later (`jaxlab.predict`).
+Bag-of-words models build their word counts from these ids on device (`jaxlab.models.text`): no 25,000 × 10,000
+count matrix is held anywhere.
+"""
+import os
+import re
+
+import numpy as np
+from ml_collections import ConfigDict
+
+from jaxlab import errors
+from jaxlab.data import preprocess, tfds_images
+
+PAD_ID, OOV_ID = 0, 1
+_BREAKS = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def clean(texts) -> list[str]:
+    """Raw reviews (str or UTF-8 bytes) without their HTML line breaks."""
+    return [_BREAKS.sub(" ", t.decode("utf-8") if isinstance(t, bytes) else str(t)) for t in texts]
+
+
+def _vectorizer(max_length: int, vocabulary: list[str] | None = None, vocab_size: int | None = None):
+    import keras  # TextVectorization needs TensorFlow; imported here so that model code never pulls it in
+    return keras.layers.TextVectorization(max_tokens=vocab_size, output_mode="int", output_sequence_length=max_length,
+                                          standardize="lower_and_strip_punctuation", split="whitespace",
+                                          vocabulary=vocabulary)
+
+
+def fit_vocabulary(texts, vocab_size: int) -> list[str]:
+    """The `vocab_size` − 2 most frequent words of `texts`, after the padding ("") and OOV ("[UNK]") entries."""
+    if vocab_size < 3:
+        raise errors.Error(f"vocab_size must be at least 3 (padding, OOV and one word), got {vocab_size}")
+    import tensorflow as tf
+    layer = _vectorizer(1, vocab_size=vocab_size)
+    layer.adapt(tf.data.Dataset.from_tensor_slices(clean(texts)).batch(2048))
+    vocabulary = [str(word) for word in layer.get_vocabulary()]
+    assert vocabulary[PAD_ID] == "" and vocabulary[OOV_ID] == "[UNK]", vocabulary[:2]
+    return vocabulary
+
+
+def encode(texts, vocabulary: list[str], max_length: int) -> np.ndarray:
+    """Raw reviews → int32 ids [N, max_length] with the run's vocabulary (0 = padding, 1 = OOV)."""
+    import tensorflow as tf
+    layer = _vectorizer(max_length, vocabulary=list(vocabulary))
+    dataset = tf.data.Dataset.from_tensor_slices(clean(texts) or [""]).batch(2048).map(layer)
+    ids = np.concatenate([np.asarray(chunk) for chunk in dataset]).astype(np.int32)
+    return ids[:len(texts)]
+
+
+def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None, config: ConfigDict):
+    """Splits from raw {"text", "label"} arrays: hold-out, vocabulary from the training part only, ids."""
+    from jaxlab.data import Splits  # the registry imports this module
+    max_length, vocab_size = config.get("max_length", 500), config.get("vocab_size", 10_000)
+    if max_length < 1:
+        raise errors.Error(f"max_length must be positive, got {max_length} (--config.data.max_length=...)")
+    train_part, validation = preprocess.validation_split(
+        {"text": np.asarray(train["text"]), "label": np.asarray(train["label"]).astype(np.int32)},
+        config.get("validation_split", 0.0))
+    vocabulary = fit_vocabulary(train_part["text"], vocab_size)
+
+    def finish(dataset):
+        if dataset is None:
+            return None
+        return {"inputs": encode(dataset["text"], vocabulary, max_length),
+                "label": np.asarray(dataset["label"]).astype(np.int32)}
+
+    info = {"num_classes": 2, "num_outputs": 1, "task": "binary", "input_shape": [max_length],
+            "vocab_size": len(vocabulary), "max_length": max_length, "pad_id": PAD_ID, "oov_id": OOV_ID,
+            "vocabulary": vocabulary}
+    return Splits(finish(train_part), finish(validation), finish(test), info)
+
+
+def load(config: ConfigDict, seed: int):
+    del seed  # the hold-out is the last fraction, as Keras does (tfds' train order is already shuffled)
+    data_dir = config.get("data_dir") or os.environ.get("TFDS_DATA_DIR") or None
+    raw = {split: tfds_images.read_split(config.name, split, data_dir) for split in ("train", "test")}
+    return make_splits(raw["train"], raw["test"], config)

@@ -1,0 +1,155 @@
+"""Sentiment models over int32 token ids [batch, length] (0 = padding; see `jaxlab.data.imdb`).
+
+* `BowConcat`: word counts → Dense 100 relu → Dense 10 relu → concatenate(counts, that) → Dense 1 (the lab's net).
+  Counts @ W equals the sum of W's rows over the review's ids, so no count vector is ever built: `bag_of_words`
+  scans over token positions, adding one gathered row per review per position (~100× fewer FLOPs than the dense
+  [batch, 10,000] @ [10,000, 100] product, and faster on CPU than one big gather). `bag="dense"` builds the counts on
+  device and multiplies, the Keras formulation (same numbers; kept for tests and benchmarks).
+* `EmbedDense`: Embedding(10k, 32) → Flatten → Dense 100 → Dropout → Dense 10 → Dropout → concatenate(flattened
+  embeddings, that) → Dense 1 (~1.9M parameters).
+* `EmbedConv`: Embedding(10k, 16) → BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout →
+  Dense 1 (~172k parameters).
+"""
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxlab import errors
+
+BAGS = ("scan", "dense")
+
+
+def _scan_bag(table, ids):
+    def body(total, position_ids):
+        return total + table[position_ids] * (position_ids > 0)[:, None].astype(table.dtype), None
+
+    return jax.lax.scan(body, jnp.zeros((ids.shape[0], table.shape[1]), table.dtype), ids.T)[0]
+
+
+@jax.custom_vjp
+def bag_of_words(table: jax.Array, ids: jax.Array) -> jax.Array:
+    """Σ over each row's non-padding ids of `table[id]`: [batch, length] ids → [batch, features] (= counts @ table)."""
+    return _scan_bag(table, ids)
+
+
+def _bag_forward(table, ids):
+    return _scan_bag(table, ids), (ids, jnp.zeros_like(table))
+
+
+def _bag_backward(residuals, grad):
+    ids, zeros = residuals
+
+    def body(grad_table, position_ids):  # d table[id] += grad of each review holding `id` at this position
+        return grad_table.at[position_ids].add(grad * (position_ids > 0)[:, None].astype(grad.dtype)), None
+
+    return jax.lax.scan(body, zeros, ids.T)[0], None
+
+
+bag_of_words.defvjp(_bag_forward, _bag_backward)
+
+
+def word_counts(ids: jax.Array, vocab_size: int) -> jax.Array:
+    """Dense [batch, vocab_size] float32 counts of each id (padding not counted): the Keras-style input."""
+    rows = jnp.arange(ids.shape[0])[:, None]
+    return jnp.zeros((ids.shape[0], vocab_size), jnp.float32).at[rows, ids].add((ids > 0).astype(jnp.float32))
+
+
+class BagDense(nn.Module):
+    """Dense layer on the word counts of `ids`, computed from the ids (`bag="scan"`) or dense counts."""
+    features: int
+    vocab_size: int
+    bag: str = "scan"
+    use_bias: bool = True
+
+    @nn.compact
+    def __call__(self, ids):
+        if self.bag not in BAGS:
+            raise errors.Error(f"unknown bag {self.bag!r}: choose one of {', '.join(BAGS)} (--config.model.bag=...)")
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.vocab_size, self.features))
+        if self.bag == "dense":
+            y = word_counts(ids, self.vocab_size) @ kernel
+        else:
+            y = bag_of_words(kernel, ids)
+        if self.use_bias:
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,))
+        return y
+
+
+def _check_ids(ids, vocab_size: int):
+    if not jnp.issubdtype(ids.dtype, jnp.integer):
+        raise errors.Error(f"text models take int32 token ids, got {ids.dtype}: use a text dataset (imdb_reviews)")
+    return ids.astype(jnp.int32).reshape(ids.shape[0], -1)
+
+
+class BowConcat(nn.Module):
+    num_outputs: int
+    vocab_size: int = 10_000
+    hidden: Sequence[int] = (100, 10)
+    dropout: float = 0.0        # after each hidden layer
+    batch_norm: bool = False    # Dense → BatchNorm → relu
+    bag: str = "scan"           # scan (ids, fast) | dense (counts @ W, the Keras formulation)
+    axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, ids, *, train: bool):
+        ids = _check_ids(ids, self.vocab_size)
+        x = None
+        for index, units in enumerate(self.hidden):
+            x = BagDense(units, self.vocab_size, self.bag)(ids) if index == 0 else nn.Dense(units)(x)
+            if self.batch_norm:
+                x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
+                                 axis_name=self.axis_name)(x)
+            x = nn.relu(x)
+            if self.dropout:
+                x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        # Dense over concatenate(counts, x): its kernel split into the counts rows (a bag) and the x rows.
+        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False)(ids)
+        return logits + nn.Dense(self.num_outputs)(x) if x is not None else logits
+
+
+class EmbedDense(nn.Module):
+    num_outputs: int
+    vocab_size: int = 10_000
+    embed_dim: int = 32
+    hidden: Sequence[int] = (100, 10)
+    dropout: float = 0.5
+    axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, ids, *, train: bool):
+        ids = _check_ids(ids, self.vocab_size)
+        flat = nn.Embed(self.vocab_size, self.embed_dim)(ids).reshape(ids.shape[0], -1)
+        x = flat
+        for units in self.hidden:
+            x = nn.relu(nn.Dense(units)(x))
+            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+        return nn.Dense(self.num_outputs)(jnp.concatenate([flat, x], axis=-1))
+
+
+class EmbedConv(nn.Module):
+    num_outputs: int
+    vocab_size: int = 10_000
+    embed_dim: int = 16
+    filters: Sequence[int] = (16, 64)
+    kernel_size: int = 3
+    pool_size: int = 2
+    dropout: float = 0.5
+    bn_momentum: float = 0.99   # Keras' default; lower it for running statistics that keep up with fast learning
+    axis_name: str | None = None
+
+    @nn.compact
+    def __call__(self, ids, *, train: bool):
+        ids = _check_ids(ids, self.vocab_size)
+
+        def batch_norm(x):
+            return nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=1e-3,
+                                axis_name=self.axis_name)(x)
+
+        x = batch_norm(nn.Embed(self.vocab_size, self.embed_dim)(ids))
+        for filters in self.filters:
+            x = nn.relu(nn.Conv(filters, (self.kernel_size,), padding="SAME")(x))
+            x = batch_norm(nn.max_pool(x, (self.pool_size,), strides=(self.pool_size,)))
+        x = nn.Dropout(self.dropout, deterministic=not train)(x.reshape(x.shape[0], -1))
+        return nn.Dense(self.num_outputs)(x)

@@ -1,0 +1,117 @@
+"""IMDB text: every imdb_bow / imdb_embed variant end to end under mock tfds data; the vocabulary is fitted on the
+training part only; OOV and padding ids; the ids-sum bag-of-words layer equals the dense counts formulation."""
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from ml_collections import ConfigDict
+
+from configs import imdb_bow, imdb_embed
+from jaxlab import experiment, predict
+from jaxlab.data import imdb
+from jaxlab.models import text
+
+TINY = {"data.vocab_size": 50, "data.max_length": 12}
+CASES = [(imdb_bow, v) for v in imdb_bow.VARIANTS] + [(imdb_embed, v) for v in imdb_embed.VARIANTS]
+
+
+@pytest.mark.parametrize("module,variant", CASES, ids=[f"{m.__name__.split('.')[-1]}:{v}" for m, v in CASES])
+def test_variant_end_to_end(module, variant, mock_tfds, tiny, tmp_path):
+    config = tiny(module.get_config(variant), num_epochs=2, **TINY)
+    summary = experiment.run(config, str(tmp_path))
+    assert summary["epochs_run"] == 2 and summary["num_test_examples"] == 96
+    assert 0.0 <= summary["test_accuracy"] <= 1.0 and np.isfinite(summary["test_loss"])
+    assert 0.0 <= summary["test_roc_auc"] <= 1.0
+    assert os.path.exists(tmp_path / "plots" / "curves.png")
+    with open(tmp_path / "data_info.json") as f:
+        info = json.load(f)
+    assert info["vocabulary"][:2] == ["", "[UNK]"] and len(info["vocabulary"]) <= 50 and info["max_length"] == 12
+
+
+def test_predict_takes_raw_strings(mock_tfds, tiny, tmp_path):
+    config = tiny(imdb_bow.get_config("l2"), **TINY)
+    experiment.run(config, str(tmp_path))
+    run = predict.load(str(tmp_path))
+    probabilities = run.predict(["a fine film", b"dull<br />and long"])
+    assert probabilities.shape == (2,) and ((probabilities > 0) & (probabilities < 1)).all()
+    assert run.predict("one review").shape == (1,)
+
+
+def _corpus():
+    train = {"text": np.array(["good great film", "bad awful film", "great great acting", "awful bad plot",
+                               "onlyinvalidation words here"]), "label": np.array([1, 0, 1, 0, 1])}
+    test = {"text": np.array(["great film onlyintest", "bad"]), "label": np.array([1, 0])}
+    return train, test
+
+
+def test_vocabulary_sees_only_training_text():
+    train, test = _corpus()
+    splits = imdb.make_splits(train, test, ConfigDict({"validation_split": 0.2, "vocab_size": 100, "max_length": 6}))
+    vocabulary = splits.info["vocabulary"]
+    assert vocabulary[0] == "" and vocabulary[1] == "[UNK]"
+    assert {"good", "great", "film", "bad", "awful", "acting", "plot"} == set(vocabulary[2:])
+    assert splits.validation["inputs"].tolist() == [[1, 1, 1, 0, 0, 0]]   # held-out words are OOV
+    assert splits.test["inputs"][0, 2] == imdb.OOV_ID
+    assert vocabulary[2] == "great"                                       # most frequent first
+
+
+def test_oov_and_padding_ids():
+    vocabulary = ["", "[UNK]", "the", "movie"]
+    ids = imdb.encode(["The MOVIE, the zebra!<br />movie", "the the the the the the the the"], vocabulary, 6)
+    assert ids.tolist() == [[2, 3, 2, 1, 3, 0], [2, 2, 2, 2, 2, 2]]      # case, punctuation, <br />, OOV, padding
+
+
+def _brute_force_counts(ids, vocab_size):
+    counts = np.zeros((len(ids), vocab_size), np.float64)
+    for row, review in enumerate(ids):
+        for token in review:
+            if token != imdb.PAD_ID:
+                counts[row, token] += 1
+    return counts
+
+
+def test_bag_of_words_equals_dense_counts():
+    vocab_size, features = 40, 7
+    ids = np.array([[5, 5, 5, 1, 1, 9, 0, 0],        # repeated words, OOV twice, padding
+                    [1, 2, 3, 4, 5, 6, 7, 39],       # no padding
+                    [0, 0, 0, 0, 0, 0, 0, 0],        # empty review
+                    [39, 0, 39, 0, 7, 7, 7, 7]], np.int32)
+    table = np.random.default_rng(0).normal(size=(vocab_size, features)).astype(np.float32)
+    counts = _brute_force_counts(ids, vocab_size)
+    np.testing.assert_allclose(text.word_counts(jnp.asarray(ids), vocab_size), counts)
+    np.testing.assert_allclose(text.bag_of_words(jnp.asarray(table), jnp.asarray(ids)), counts @ table, atol=1e-5)
+    upstream = np.random.default_rng(1).normal(size=(len(ids), features)).astype(np.float32)
+    grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(ids)) * upstream))(jnp.asarray(table))
+    np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-5)
+
+
+@pytest.mark.parametrize("batch_norm,dropout", [(False, 0.0), (True, 0.0), (False, 0.5)])
+def test_bow_net_same_as_dense_formulation(batch_norm, dropout):
+    """The whole net (both bag layers) and its gradients: ids-sum == counts @ W, to 1e-5."""
+    ids = jnp.asarray(np.random.default_rng(2).integers(0, 60, size=(16, 30)).astype(np.int32))
+    labels = jnp.asarray(np.arange(16) % 2, jnp.float32)
+    models = {bag: text.BowConcat(1, vocab_size=60, batch_norm=batch_norm, dropout=dropout, bag=bag)
+              for bag in text.BAGS}
+    variables = models["scan"].init(jax.random.PRNGKey(0), ids, train=False)
+
+    def loss(params, model):
+        logits, _ = model.apply({**variables, "params": params}, ids, train=True, mutable=["batch_stats"],
+                                rngs={"dropout": jax.random.PRNGKey(3)})
+        return jnp.mean((logits[:, 0] - labels) ** 2)
+
+    results = {bag: jax.value_and_grad(loss)(variables["params"], model) for bag, model in models.items()}
+    np.testing.assert_allclose(results["scan"][0], results["dense"][0], rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(results["scan"][1]), jax.tree.leaves(results["dense"][1])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_parameter_counts_match_the_lab_models():
+    ids = jnp.zeros((2, 500), jnp.int32)
+    count = {}
+    for name, model in {"dense": text.EmbedDense(1), "conv": text.EmbedConv(1)}.items():
+        params = model.init(jax.random.PRNGKey(0), ids, train=False)["params"]
+        count[name] = sum(np.size(x) for x in jax.tree.leaves(params))
+    assert 1_900_000 < count["dense"] < 1_950_000 and 170_000 < count["conv"] < 175_000
