@@ -1,4 +1,4 @@
-"""A multilayer perceptron: Flatten → [Dense → (BatchNorm) → activation → (Dropout)] × N → Dense(num_outputs)."""
+"""A multilayer perceptron: Flatten → (Dropout) → [Dense → (BatchNorm) → activation → (Dropout)] × N → Dense(num_outputs)."""
 from typing import Sequence
 
 import flax.linen as nn
@@ -14,6 +14,7 @@ class MLP(nn.Module):
     output_activation: str = "linear"        # applied to the logits (the lab's "relu before softmax")
     batch_norm: bool = False                 # Dense → BatchNorm → activation, as the lab's Dense+BN nets
     dropout: float = 0.0
+    input_dropout: float = 0.0               # dropout on the (flattened) inputs
     dtype: str = "float32"                   # compute dtype; parameters stay float32
     axis_name: str | None = None             # set by jaxlab.parallel for cross-replica BatchNorm
 
@@ -21,8 +22,11 @@ class MLP(nn.Module):
     def __call__(self, x, *, train: bool):
         dtype = jnp.dtype(self.dtype)
         x = x.reshape((x.shape[0], -1)).astype(dtype)
-        names = list(self.activations) * (len(self.hidden) if len(self.activations) == 1 else 1)
-        for units, name in zip(self.hidden, names, strict=True):
+        if self.input_dropout:
+            x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
+        hidden = (self.hidden,) if isinstance(self.hidden, int) else self.hidden  # an int: one hidden layer
+        names = list(self.activations) * (len(hidden) if len(self.activations) == 1 else 1)
+        for units, name in zip(hidden, names, strict=True):
             x = nn.Dense(units, dtype=dtype)(x)
             if self.batch_norm:
                 x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
