@@ -12,7 +12,7 @@ import numpy as np
 from ml_collections import ConfigDict
 
 from jaxlab import errors
-from jaxlab.data import tfds_images
+from jaxlab.data import image_folder, tfds_images
 from jaxlab.data import imdb
 
 Dataset = dict[str, np.ndarray]
@@ -33,6 +33,7 @@ SOURCES: dict[str, Callable[[ConfigDict, int], Splits]] = {
     "emnist": tfds_images.load,
     "cifar10": tfds_images.load,
     "cifar100": tfds_images.load,
+    "image_folder": image_folder.load,
     "imdb_reviews": imdb.load,
 }
 
