@@ -1,4 +1,5 @@
 """Loss functions by name: per-example losses from (model outputs, labels), plus the L2 kernel penalty."""
+import functools
 import re
 from typing import Any, Callable
 
@@ -50,9 +51,19 @@ LOSSES: dict[str, Callable] = {
 
 
 def get(name: str) -> Callable:
-    if name not in LOSSES:
+    """A loss by name; ``huber:DELTA`` is Huber with that delta (``huber`` alone: delta 1.0)."""
+    base, _, delta = name.partition(":")
+    if base not in LOSSES:
         raise errors.Error(f"unknown loss {name!r}: choose one of {', '.join(sorted(LOSSES))} (--config.loss=...)")
-    return LOSSES[name]
+    if not delta:
+        return LOSSES[base]
+    try:
+        if base != "huber" or float(delta) <= 0:
+            raise ValueError(delta)
+    except ValueError as exc:
+        raise errors.Error(f"bad loss {name!r}: only huber takes a parameter, a delta > 0 "
+                           "(--config.loss=huber:1.0)") from exc
+    return functools.partial(huber, delta=float(delta))
 
 
 def l2_penalty(params: Any, weight: float, pattern: str = r"kernel$") -> jax.Array:

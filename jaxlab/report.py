@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from jaxlab import errors
+from jaxlab import regression
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
@@ -95,7 +96,9 @@ def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
 
 # Analyses of the test split, by name (`config.analyses`): each takes the model's outputs for every test example,
 # the test split, the data info and the workdir, writes its plots and returns extra metrics for summary.json.
-ANALYSES: dict[str, Any] = {}
+ANALYSES: dict[str, Any] = {
+    "regression": regression.regression, "roc_auc": regression.roc_auc,
+}
 
 
 def analysis(name: str):

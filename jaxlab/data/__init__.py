@@ -13,6 +13,7 @@ from ml_collections import ConfigDict
 
 from jaxlab import errors
 from jaxlab.data import image_folder, tfds_images
+from jaxlab.data import logistic_map, tabular
 from jaxlab.data import imdb
 
 Dataset = dict[str, np.ndarray]
@@ -34,6 +35,7 @@ SOURCES: dict[str, Callable[[ConfigDict, int], Splits]] = {
     "cifar10": tfds_images.load,
     "cifar100": tfds_images.load,
     "image_folder": image_folder.load,
+    "csv": tabular.load, "logistic_map": logistic_map.load,
     "imdb_reviews": imdb.load,
 }
 

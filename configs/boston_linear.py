@@ -1,0 +1,95 @@
+"""Boston housing price (MEDV, k$): linear regression (one Dense with L2) and an MLP, on a fixed seeded 80/20 split.
+
+    python launch.py --config configs/boston_linear.py:linear --workdir runs/boston_linear
+    python launch.py --config configs/boston_linear.py:mlp --workdir runs/boston_mlp
+
+The 13 columns are standardised with training statistics. The split is Keras' own `boston_housing` split
+(rows shuffled by RandomState(113), the last 102 of 506 are the test split; OLS on it: RMSE 4.82), and the last
+10% of the 404 training rows are the validation split. Test MAE / RMSE / R² go to summary.json and
+plots/predictions.png shows predicted vs true prices.
+  linear  Dense 1, L2 1e-4 on the kernel (the lab's λ), Adam 0.02 with cosine decay, batch 16, 500 epochs, MSE
+          (the lab's lr 1e-3 left the bias far from the mean price after 500 epochs: RMSE 13.7, seed-0 split)
+  mlp     Dense 64-64 relu → 1, Adam 1e-3, batch 16, 300 epochs, MSE
+
+Measured 2026-11-30 on the shared 2-core CPU, real file, the commands above (test split, 102 rows):
+  linear  RMSE 4.87, MAE 3.52, R² 0.715 — goal RMSE ≤ 4.75 NOT met: with the lab's λ 1e-4 this is ordinary least
+          squares (sklearn OLS on the same 364 training rows: 4.87; on all 404: 4.82). Reaching 4.75 needs ridge
+          shrinkage λ ≈ 0.03 (sklearn alpha ≈ 10), which RidgeCV on the training rows does not pick (alpha 3.2);
+          choosing it from the test split would be tuning on test, so it is left at the lab's value.
+  mlp     MAE 2.40, RMSE 3.47, R² 0.855 (goal MAE ≤ 2.5 met).
+"""
+import ml_collections
+
+from configs.common import default_config
+
+PATH = "/work/shared/data/csv/boston_housing.csv"
+COLUMNS = ("CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT")
+VARIANTS = ("linear", "mlp")
+
+
+def base() -> ml_collections.ConfigDict:
+    config = default_config()
+    config.parallelism = "jit"        # one compile per run (pmap recompiles its train program once)
+    config.task = "regression"
+    config.loss = "mse"
+    config.batch_size = 16
+    config.eval_batch_size = 64
+    config.monitor = "val_loss"
+    config.monitor_mode = "min"
+    config.checkpoint.every_epochs = config.get_ref("num_epochs")
+    config.checkpoint.best_metric = "val_loss"
+    config.checkpoint.best_mode = "min"
+    config.analyses = ("regression",)
+
+    data = config.data
+    data.name = "csv"
+    data.path = PATH
+    data.delimiter = ","
+    data.task = config.get_ref("task")
+    data.numeric = COLUMNS
+    data.currency = ()
+    data.categorical = ()
+    data.multi_label = ()
+    data.derived = ()
+    data.target = "MEDV"
+    data.zero_means_missing = ()
+    data.missing = "mean"
+    data.missing_by_column = ml_collections.ConfigDict()
+    data.fill_value = 0.0
+    data.standardize = True
+    data.log_columns = ()
+    data.robust_columns = ()
+    data.split = "keras"       # Keras' boston_housing split: RandomState(113) shuffle, last 20% test (404/102)
+    data.split_seed = 113
+    data.test_split = 0.2
+    data.validation_split = 0.1
+    data.stratify = False
+    data.num_folds = 0
+    data.fold = 0
+    data.normalize = "none"   # unused by csv (its own standardisation above)
+
+    config.model.name = "mlp"
+    config.model.batch_norm = False
+    config.model.dropout = 0.0
+    config.model.output_activation = "linear"
+    config.optimizer.name = "adam"
+    config.optimizer.learning_rate = 1e-3
+    return config
+
+
+def get_config(variant: str = "linear") -> ml_collections.ConfigDict:
+    config = base()
+    if variant == "linear":
+        config.num_epochs = 500
+        config.model.hidden = ()
+        config.model.activations = ("linear",)
+        config.l2 = 1e-4
+        config.optimizer.learning_rate = 0.02
+        config.optimizer.schedule = "cosine"
+    elif variant == "mlp":
+        config.num_epochs = 300
+        config.model.hidden = (64, 64)
+        config.model.activations = ("relu",)
+    else:
+        raise ValueError(f"unknown variant {variant!r}: {', '.join(VARIANTS)}")
+    return config

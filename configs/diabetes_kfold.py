@@ -1,0 +1,69 @@
+"""Pima Indians diabetes, 10-fold cross-validation: Dense 24 → BN → Dense 12 → BN → Dense 1 (sigmoid).
+
+    python launch.py --config configs/diabetes_kfold.py --workdir runs/diabetes_kfold
+
+Zeros in Glucose / BloodPressure / SkinThickness / Insulin / BMI mean "not measured": they are filled with the
+training folds' mean (fitted per fold on its own training rows), then all 8 columns are standardised.
+Stratified 10 folds (seed 0); fold k trains on the other 9 and is scored on fold k (its validation and test split).
+Writes fold_k/ run directories, summary.json (per fold, mean ± std of test accuracy and ROC AUC) and
+plots/kfold.png (mean validation accuracy and loss ± std per epoch). No early stopping or best-epoch restore:
+those would select on the scored fold.
+
+Measured 2026-11-30 on the shared 2-core CPU, real file (768 rows), the command above: 10-fold test accuracy
+0.756 ± 0.055 (ROC AUC 0.812 ± 0.070) — goal ≥ 0.78 NOT met (anchor: logistic regression 0.775 ± 0.043; the lab's
+Keras net 0.718 ± 0.036). The mean validation accuracy per epoch stays within 0.75–0.77 from epoch 8 to 100.
+"""
+import ml_collections
+
+from configs.common import default_config
+
+PATH = "/work/shared/data/csv/pima_diabetes.csv"
+MISSING_AS_ZERO = ("Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI")
+
+
+def get_config() -> ml_collections.ConfigDict:
+    config = default_config()
+    config.parallelism = "jit"        # one compile per run (pmap recompiles its train program once)
+    config.task = "binary"
+    config.loss = "sigmoid_binary_cross_entropy"
+    config.num_epochs = 100
+    config.batch_size = 16
+    config.eval_batch_size = 80
+    config.checkpoint.every_epochs = config.get_ref("num_epochs")
+    config.analyses = ("roc_auc",)
+
+    data = config.data
+    data.name = "csv"
+    data.path = PATH
+    data.delimiter = ","
+    data.task = config.get_ref("task")
+    data.numeric = ("Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI",
+                    "DiabetesPedigreeFunction", "Age")
+    data.currency = ()
+    data.categorical = ()
+    data.multi_label = ()
+    data.derived = ()
+    data.target = "Outcome"
+    data.zero_means_missing = MISSING_AS_ZERO
+    data.missing = "mean"
+    data.missing_by_column = ml_collections.ConfigDict()
+    data.fill_value = 0.0
+    data.standardize = True
+    data.log_columns = ()
+    data.robust_columns = ()
+    data.test_split = 0.0
+    data.validation_split = 0.0
+    data.stratify = True
+    data.num_folds = 10
+    data.fold = 0
+    data.normalize = "none"   # unused by csv (its own standardisation above)
+
+    config.model.name = "mlp"
+    config.model.hidden = (24, 12)
+    config.model.activations = ("relu",)
+    config.model.batch_norm = True
+    config.model.dropout = 0.0
+    config.model.output_activation = "linear"
+    config.optimizer.name = "adam"
+    config.optimizer.learning_rate = 1e-3
+    return config

@@ -1,0 +1,86 @@
+"""k-fold cross-validation: `config.data.num_folds` runs, fold k in ``workdir/fold_k`` (each an ordinary run that
+resumes), then per-fold and mean ± std test metrics in ``workdir/summary.json`` and the mean validation curve ± std
+per epoch in ``workdir/plots/kfold.png``.
+
+The data source splits the rows into k (stratified) folds from the seed; fold k validates on part k and trains on
+the others, with statistics fitted on those training rows only. With ``test_split`` 0 the held-out part is also
+the fold's test split, so the reported mean is the cross-validated score.
+"""
+import json
+import os
+from typing import Any
+
+import jax
+import numpy as np
+from ml_collections import ConfigDict
+
+from jaxlab import errors, report
+
+
+def fold_config(config: ConfigDict, fold: int) -> ConfigDict:
+    """A copy of `config` whose data source builds fold `fold`."""
+    copy = ConfigDict(json.loads(config.to_json_best_effort()))
+    copy.data.fold = fold
+    return copy
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    values = np.asarray(values, np.float64)
+    return float(values.mean()), float(values.std())
+
+
+def curve(histories: list[list[dict[str, float]]], metric: str) -> dict[str, list[float]]:
+    """Mean and std across folds of `metric` per epoch (epochs every fold reached)."""
+    epochs = min(len(history) for history in histories)
+    values = np.asarray([[row[metric] for row in history[:epochs]] for history in histories], np.float64)
+    return {"epoch": list(range(1, epochs + 1)), "mean": values.mean(0).tolist(), "std": values.std(0).tolist()}
+
+
+def plot(curves: dict[str, dict[str, list[float]]], path: str, num_folds: int) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
+    for ax, (name, values) in zip(axes[0], curves.items()):
+        mean, std = np.asarray(values["mean"]), np.asarray(values["std"])
+        ax.plot(values["epoch"], mean, label=f"mean of {num_folds} folds")
+        ax.fill_between(values["epoch"], mean - std, mean + std, alpha=0.3, label="± std")
+        ax.set_xlabel("epoch")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
+    from jaxlab import experiment  # experiment dispatches here
+    num_folds = config.data.num_folds
+    if num_folds < 2:
+        raise errors.Error(f"config.data.num_folds must be at least 2 for k-fold, got {num_folds}")
+    folds, histories = [], []
+    for fold in range(num_folds):
+        fold_dir = os.path.join(workdir, f"fold_{fold}")
+        summary = experiment.run_once(fold_config(config, fold), fold_dir, devices)
+        folds.append({key: value for key, value in summary.items() if key.startswith(("test_", "best_"))}
+                     | {"epochs_run": summary["epochs_run"], "workdir": fold_dir})
+        histories.append(report.read_history(os.path.join(fold_dir, "history.csv")))
+    metrics = sorted({key for fold in folds for key in fold if key.startswith("test_")
+                      and all(isinstance(f.get(key), float) for f in folds)})
+    result: dict[str, Any] = {"num_folds": num_folds, "folds": folds}
+    for key in metrics:
+        result[f"{key}_mean"], result[f"{key}_std"] = mean_std([fold[key] for fold in folds])
+    names = [name for name in histories[0][0] if name.startswith("val_")] if histories[0] else []
+    curves = {name: curve(histories, name) for name in names}
+    result["validation_curves"] = curves
+    result["config"] = json.loads(config.to_json_best_effort())
+    if jax.process_index() == 0:
+        report.write_json(os.path.join(workdir, "summary.json"), result)
+        if curves:
+            plot(curves, os.path.join(workdir, "plots", "kfold.png"), num_folds)
+        print(f"{num_folds}-fold: " + " - ".join(
+            f"{key} {result[key + '_mean']:.4f} ± {result[key + '_std']:.4f}" for key in metrics), flush=True)
+    return result
