@@ -15,6 +15,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxlab.models.pooling import max_pool_2x2
+
 
 class AlexNet(nn.Module):
     num_outputs: int
@@ -36,7 +38,7 @@ class AlexNet(nn.Module):
                              dtype=dtype)(x)
             x = nn.relu(x)
             if index in self.pool_after:
-                x = nn.max_pool(x, (2, 2), strides=(2, 2))
+                x = max_pool_2x2(x)
         x = x.reshape((x.shape[0], -1))
         for units in self.dense:
             x = nn.relu(nn.Dense(units, dtype=dtype)(x))

@@ -13,6 +13,8 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxlab.models.pooling import max_pool_2x2
+
 VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
 
 
@@ -34,7 +36,7 @@ class VGG(nn.Module):
         x = x.astype(dtype)
         for layer in self.layers:
             if layer == "M":
-                x = nn.max_pool(x, (2, 2), strides=(2, 2))
+                x = max_pool_2x2(x)
             else:
                 x = nn.Conv(int(layer), (3, 3), padding="SAME", use_bias=False, dtype=dtype)(x)
                 x = nn.relu(self._norm(train, dtype)(x))
