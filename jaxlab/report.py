@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from jaxlab import errors
+from jaxlab import confusion
 from jaxlab import regression
 
 
@@ -97,6 +98,7 @@ def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
 # Analyses of the test split, by name (`config.analyses`): each takes the model's outputs for every test example,
 # the test split, the data info and the workdir, writes its plots and returns extra metrics for summary.json.
 ANALYSES: dict[str, Any] = {
+    "confusion": confusion.analyse,
     "regression": regression.regression, "roc_auc": regression.roc_auc,
 }
 
