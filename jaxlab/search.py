@@ -1,0 +1,281 @@
+"""Hyper-parameter search with optuna (`config.search`): KerasTuner's RandomSearch, or TPE, resumable.
+
+`config.search` keys:
+  ``space``      name → spec. A spec sets the config key ``key`` (dotted, default: the name) and is one of
+                 ``int`` / ``float`` (``low``, ``high``, optional ``step``, ``log``), ``categorical`` (``choices``), or
+                 ``sequence`` (``min_length``, ``max_length``, ``low``, ``high``, ``step``, ``log``): a conditional
+                 pair, e.g. ``num_layers`` 1–3 then ``units_i`` only for i < num_layers, set as a tuple
+                 (``model.hidden``). optuna names them ``NAME.num_layers`` and ``NAME.units_i``.
+  ``sampler``    ``random`` (RandomSearch parity) | ``tpe``          ``max_trials``  trials in the whole study
+  ``executions_per_trial``  runs per trial with seeds seed, seed+1, …; the trial's score is their mean
+  ``objective``  a history.csv column (e.g. ``val_accuracy``); a run scores its best epoch, as KerasTuner does
+  ``direction``  ``maximize`` | ``minimize``
+  ``pruning``    stop a trial after an execution whose running mean is worse than the median of earlier trials
+                 at the same execution (optuna's MedianPruner). Pruning is per execution, not per epoch: the train
+                 loop has no per-epoch callback, so a single execution always runs to its end.
+  ``storage``    "" = SQLite file ``WORKDIR/search.db``: rerunning the command resumes the study and continues the
+                 trial count (trials a killed run left "running" are marked failed). An RDB URL, e.g.
+                 ``postgresql://user:pass@host/db``, lets several machines run the same command on one study: each
+                 runs trials until the study holds ``max_trials`` finished or running trials.
+  ``study_name`` (default ``search``)    ``top`` rows of the results table    ``retrain`` retrain the best trial
+
+Each trial runs `experiment.run_once` on a copy of the config with the sampled overrides in
+``WORKDIR/trial_NNN`` (``WORKDIR/trial_NNN/exec_K`` when executions_per_trial > 1). The search writes
+``results.md`` (the top trials with parameters and scores, like ``tuner.results_summary()``), ``trials.csv`` and
+``best.json`` (parameters, a ready ``--config.…`` override line); with ``retrain`` the best parameters train once
+more in ``WORKDIR/best`` and the test metrics of that run are reported.
+"""
+import json
+import os
+import shlex
+from typing import Any
+
+import numpy as np
+import optuna
+from ml_collections import ConfigDict
+
+from jaxlab import errors, experiment, report
+
+SAMPLERS = ("random", "tpe")
+TYPES = ("int", "float", "categorical", "sequence")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The space: optuna suggestions → config overrides.
+
+def check_space(space: ConfigDict) -> None:
+    if not space:
+        raise errors.Error("config.search.space is empty: declare at least one parameter")
+    for name, spec in space.items():
+        kind = spec.get("type", "")
+        if kind not in TYPES:
+            raise errors.Error(f"search parameter {name!r} has type {kind!r}: choose one of {', '.join(TYPES)}")
+        if kind == "categorical" and not spec.get("choices", ()):
+            raise errors.Error(f"search parameter {name!r} is categorical but has no choices")
+        if kind != "categorical" and ("low" not in spec or "high" not in spec):
+            raise errors.Error(f"search parameter {name!r} ({kind}) needs low and high")
+
+
+def _number(trial: optuna.Trial, name: str, spec: ConfigDict, kind: str):
+    log = spec.get("log", False)
+    step = spec.get("step", None)
+    if kind == "int":
+        return trial.suggest_int(name, int(spec.low), int(spec.high), step=int(step or 1), log=log)
+    return trial.suggest_float(name, float(spec.low), float(spec.high), step=None if log else step, log=log)
+
+
+def suggest(trial: optuna.Trial, space: ConfigDict) -> dict[str, Any]:
+    """Config overrides (dotted key → value) sampled for `trial`; conditional parameters only when active."""
+    overrides = {}
+    for name, spec in space.items():
+        key = spec.get("key", name)
+        kind = spec.type
+        if kind == "categorical":
+            overrides[key] = trial.suggest_categorical(name, list(spec.choices))
+        elif kind == "sequence":
+            length = trial.suggest_int(f"{name}.num_layers", int(spec.min_length), int(spec.max_length))
+            overrides[key] = tuple(_number(trial, f"{name}.units_{i}", spec, "int") for i in range(length))
+        else:
+            overrides[key] = _number(trial, name, spec, kind)
+    return overrides
+
+
+def apply(config: ConfigDict, overrides: dict[str, Any], seed: int) -> ConfigDict:
+    """A copy of `config` with `overrides` (dotted keys), `seed`, and no search (a trial is one training run)."""
+    trial_config = ConfigDict(config.to_dict())
+    trial_config.seed = seed
+    trial_config.search = None
+    for key, value in overrides.items():
+        target = trial_config
+        *parents, leaf = key.split(".")
+        for parent in parents:
+            if parent not in target:
+                raise errors.Error(f"search key {key!r}: the config has no {parent!r}; use an existing dotted key")
+            target = target[parent]
+        if leaf not in target:
+            raise errors.Error(f"search key {key!r}: the config has no {leaf!r}; use an existing dotted key")
+        target[leaf] = value
+    return trial_config
+
+
+def override_line(overrides: dict[str, Any]) -> str:
+    """``--config.a.b=value …`` ready to paste after ``python launch.py --config …``."""
+    parts = []
+    for key, value in overrides.items():
+        text = repr(tuple(value)) if isinstance(value, (list, tuple)) else repr(value)
+        parts.append(f"--config.{key}={shlex.quote(text)}")
+    return " ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Scores of runs.
+
+def run_score(workdir: str, objective: str, direction: str) -> float:
+    """The best epoch's value of `objective` in a run's history.csv."""
+    history = report.read_history(os.path.join(workdir, "history.csv"))
+    values = [row[objective] for row in history if objective in row and np.isfinite(row[objective])]
+    if not values:
+        columns = ", ".join(sorted(history[0])) if history else "none"
+        raise errors.Error(f"search objective {objective!r} is not in {workdir}/history.csv (columns: {columns}): "
+                           "set config.search.objective to one of them")
+    return float(max(values) if direction == "maximize" else min(values))
+
+
+def trial_dir(workdir: str, number: int, execution: int, executions: int) -> str:
+    path = os.path.join(workdir, f"trial_{number:03d}")
+    return os.path.join(path, f"exec_{execution}") if executions > 1 else path
+
+
+def make_objective(config: ConfigDict, workdir: str):
+    search = config.search
+    executions = search.get("executions_per_trial", 1)
+    direction = search.get("direction", "maximize")
+
+    def objective(trial: optuna.Trial) -> float:
+        overrides = suggest(trial, search.space)
+        trial.set_user_attr("overrides", {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
+        print(f"search: trial {trial.number} " + override_line(overrides), flush=True)
+        scores, tests = [], []
+        for execution in range(executions):
+            path = trial_dir(workdir, trial.number, execution, executions)
+            try:
+                summary = experiment.run_once(apply(config, overrides, config.seed + execution), path)
+            except errors.Error as exc:  # e.g. a diverging run: the trial fails, the search goes on
+                print(f"search: trial {trial.number} failed: {exc}", flush=True)
+                trial.set_user_attr("error", str(exc))
+                return float("nan")  # optuna records a NaN objective as a failed trial
+            scores.append(run_score(path, search.objective, direction))
+            tests.append({k: v for k, v in summary.items() if k.startswith("test_")})
+            trial.set_user_attr("scores", scores)
+            trial.set_user_attr("test", tests)
+            if search.get("pruning", False) and execution < executions - 1:
+                trial.report(float(np.mean(scores)), execution)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+        return float(np.mean(scores))
+
+    return objective
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The study.
+
+def storage_url(search: ConfigDict, workdir: str) -> str:
+    return search.get("storage", "") or "sqlite:///" + os.path.abspath(os.path.join(workdir, "search.db"))
+
+
+def sampler(search: ConfigDict, seed: int) -> optuna.samplers.BaseSampler:
+    name = search.get("sampler", "random")
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True,
+                                          n_startup_trials=search.get("startup_trials", 5))
+    raise errors.Error(f"unknown search sampler {name!r}: choose one of {', '.join(SAMPLERS)} "
+                       "(--config.search.sampler=...)")
+
+
+def open_study(config: ConfigDict, workdir: str) -> optuna.Study:
+    """Creates or resumes the study. The sampler's seed moves on with the trial count, so a resumed random search
+    does not repeat the parameters of its first trials."""
+    search = config.search
+    url = storage_url(search, workdir)
+    name = search.get("study_name", "search")
+    direction = search.get("direction", "maximize")
+    if direction not in ("maximize", "minimize"):
+        raise errors.Error(f"search direction {direction!r}: choose maximize or minimize")
+    study = optuna.create_study(study_name=name, storage=url, direction=direction, load_if_exists=True)
+    if url.startswith("sqlite:///"):  # one machine: a "running" trial is one a killed run left behind
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if search.get("pruning", False) else None
+    return optuna.load_study(study_name=name, storage=url, pruner=pruner,
+                             sampler=sampler(search, config.seed + len(study.trials)))
+
+
+def counted(study: optuna.Study) -> int:
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def run(config: ConfigDict, workdir: str) -> dict[str, Any]:
+    search = config.search
+    check_space(search.space)
+    os.makedirs(workdir, exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(config, workdir)
+    objective = make_objective(config, workdir)
+    max_trials = search.get("max_trials", 10)
+    failures = 0
+    while counted(study) < max_trials:
+        study.optimize(objective, n_trials=1)
+        failures += study.trials[-1].state == optuna.trial.TrialState.FAIL
+        if failures >= max_trials:
+            raise errors.Error(f"{failures} search trials failed in this session (see {workdir}/trial_*): "
+                               "fix the config before searching")
+    return finish(config, workdir, study)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Results.
+
+def ranked(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return sorted(done, key=lambda t: t.value, reverse=study.direction == optuna.study.StudyDirection.MAXIMIZE)
+
+
+def results_table(study: optuna.Study, objective: str, top: int) -> str:
+    """Markdown: the top trials (score, per-execution scores, parameters) and a count by state."""
+    rows = ranked(study)[:top]
+    names = list(dict.fromkeys(name for t in rows for name in t.params))
+    lines = [f"| rank | trial | {objective} (mean) | executions | " + " | ".join(names) + " |",
+             "|" + "---|" * (4 + len(names))]
+    for rank, t in enumerate(rows, 1):
+        scores = ", ".join(f"{s:.4f}" for s in t.user_attrs.get("scores", []))
+        params = [_format(t.params[n]) if n in t.params else "—" for n in names]
+        lines.append(f"| {rank} | {t.number} | {t.value:.4f} | {scores} | " + " | ".join(params) + " |")
+    states: dict[str, int] = {}
+    for t in study.trials:
+        states[t.state.name.lower()] = states.get(t.state.name.lower(), 0) + 1
+    lines.append("")
+    lines.append("trials: " + ", ".join(f"{count} {state}" for state, count in sorted(states.items())))
+    return "\n".join(lines)
+
+
+def _format(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def trials_csv(study: optuna.Study, path: str) -> None:
+    frame = study.trials_dataframe(attrs=("number", "value", "state", "params", "duration", "user_attrs"))
+    frame.to_csv(path, index=False)
+
+
+def finish(config: ConfigDict, workdir: str, study: optuna.Study) -> dict[str, Any]:
+    search = config.search
+    table = results_table(study, search.objective, search.get("top", 10))
+    with open(os.path.join(workdir, "results.md"), "w") as f:
+        f.write(f"# Search results ({search.get('sampler', 'random')}, objective {search.objective}, "
+                f"{search.get('direction', 'maximize')})\n\n{table}\n")
+    trials_csv(study, os.path.join(workdir, "trials.csv"))
+    print(table, flush=True)
+    best_trials = ranked(study)
+    if not best_trials:
+        raise errors.Error(f"no search trial completed (see {workdir}/trials.csv for the failed ones)")
+    best = best_trials[0]
+    overrides = best.user_attrs["overrides"]
+    result = {"trial": best.number, "value": best.value, "objective": search.objective, "params": best.params,
+              "overrides": overrides, "override_line": override_line(overrides),
+              "execution_scores": best.user_attrs.get("scores", []),
+              "execution_test_metrics": best.user_attrs.get("test", [])}
+    if search.get("retrain", False):
+        retrained = experiment.run_once(apply(config, {k: tuple(v) if isinstance(v, list) else v
+                                                       for k, v in overrides.items()}, config.seed),
+                                        os.path.join(workdir, "best"))
+        result["retrain"] = {k: v for k, v in retrained.items() if k.startswith(("test_", "best_"))}
+    report.write_json(os.path.join(workdir, "best.json"), result)
+    print(f"best trial {best.number}: {search.objective} {best.value:.4f}\n  {result['override_line']}", flush=True)
+    if "retrain" in result:
+        print("best retrained: " + report.format_metrics(
+            {k: v for k, v in result["retrain"].items() if isinstance(v, float)}), flush=True)
+    return result

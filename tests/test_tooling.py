@@ -1,0 +1,261 @@
+"""Image-folder loader, the Simpsons configs end to end, the optuna search and the comparison report,
+all on data the tests generate in tmp_path."""
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from configs import simpsons_cnn, simpsons_search
+from jaxlab import compare, errors, experiment, search
+from jaxlab.data import augment, image_folder
+
+CLASSES = ("apu", "bart", "homer")
+
+
+def make_folder(root, per_class=20, size=(28, 28), classes=CLASSES, ext="png", mode="L"):
+    """Class k: a bright square in a class-specific corner plus noise (learnable), files named img_NN."""
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(classes):
+        os.makedirs(root / name, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 60, size=size, dtype=np.uint8)
+            h, w = size[0] // 2, size[1] // 2
+            pixels[(k % 2) * h:(k % 2) * h + h, (k // 2) * w:(k // 2) * w + w] = 220
+            image = Image.fromarray(pixels, "L").convert(mode)
+            image.save(root / name / f"img_{i:02d}.{ext}")
+    return root
+
+
+def folder_config(path, **data):
+    config = simpsons_cnn.get_config("cnn").data
+    config.path = str(path)
+    for key, value in data.items():
+        config[key] = value
+    return config
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Loader.
+
+def test_train_test_folders_grayscale_and_rgb(tmp_path):
+    make_folder(tmp_path / "train", per_class=20, ext="jpg")
+    make_folder(tmp_path / "test", per_class=4, size=(40, 30), mode="RGB")
+    splits = image_folder.load(folder_config(tmp_path, validation_split=0.25), seed=0)
+    assert splits.info["class_names"] == list(CLASSES) and splits.info["split"] == "folders"
+    assert splits.train["inputs"].shape == (45, 28, 28, 1) and splits.validation["inputs"].shape == (15, 28, 28, 1)
+    assert splits.test["inputs"].shape == (12, 28, 28, 1)   # 40x30 RGB files resized to 28x28 and made grayscale
+    np.testing.assert_array_equal(np.bincount(splits.validation["label"]), [5, 5, 5])  # stratified hold-out
+    assert splits.train["inputs"].dtype == np.float32 and splits.train["inputs"].max() <= 1.0
+    rgb = image_folder.load(folder_config(tmp_path, color="rgb", image_size=(16, 16)), seed=0)
+    assert rgb.train["inputs"].shape[1:] == (16, 16, 3) and rgb.info["input_shape"] == [16, 16, 3]
+
+
+def test_stratified_split_without_train_test_folders_is_seeded(tmp_path):
+    make_folder(tmp_path, per_class=10)
+    first = image_folder.load(folder_config(tmp_path, test_fraction=0.2, validation_split=0.0), seed=3)
+    again = image_folder.load(folder_config(tmp_path, test_fraction=0.2, validation_split=0.0), seed=3)
+    other = image_folder.load(folder_config(tmp_path, test_fraction=0.2, validation_split=0.0), seed=4)
+    assert first.info["split"] == "stratified" and first.validation is None
+    np.testing.assert_array_equal(np.bincount(first.test["label"]), [2, 2, 2])
+    np.testing.assert_array_equal(first.test["inputs"], again.test["inputs"])
+    assert not np.array_equal(first.test["inputs"], other.test["inputs"])
+    assert len(first.train["label"]) + len(first.test["label"]) == 30
+
+
+def test_corrupt_files_are_one_error_with_count_and_paths(tmp_path):
+    make_folder(tmp_path, per_class=4)
+    (tmp_path / "bart" / "broken.jpg").write_bytes(b"not a jpeg")
+    (tmp_path / "homer" / "cut.png").write_bytes((tmp_path / "homer" / "img_00.png").read_bytes()[:40])
+    with pytest.raises(errors.Error, match=r"^2 unreadable image file\(s\): .*bart/broken.jpg .*homer/cut.png"):
+        image_folder.load(folder_config(tmp_path), seed=0)
+
+
+def test_empty_class_and_empty_directory(tmp_path):
+    make_folder(tmp_path / "data", per_class=4)
+    os.makedirs(tmp_path / "data" / "lisa")
+    (tmp_path / "data" / "lisa" / "notes.txt").write_text("no images here")
+    with pytest.raises(errors.Error, match=r"^1 empty class folder\(s\) without .jpg/.png images: .*data/lisa;"):
+        image_folder.load(folder_config(tmp_path / "data"), seed=0)
+    os.makedirs(tmp_path / "nothing")
+    with pytest.raises(errors.Error, match=r"^no images in .*nothing: expected"):
+        image_folder.load(folder_config(tmp_path / "nothing"), seed=0)
+    with pytest.raises(errors.Error, match=r"image folder .*missing does not exist"):
+        image_folder.load(folder_config(tmp_path / "missing"), seed=0)
+
+
+def test_mixed_sizes_need_an_image_size(tmp_path):
+    make_folder(tmp_path, per_class=4)
+    make_folder(tmp_path, per_class=2, size=(20, 24), classes=("extra",))
+    with pytest.raises(errors.Error, match=r"^2 image\(s\) differ from the first image's size 28x28 .*extra/img_00"
+                                           r".*--config.data.image_size=H,W"):
+        image_folder.load(folder_config(tmp_path, image_size=()), seed=0)
+    splits = image_folder.load(folder_config(tmp_path, image_size=(12, 12), test_fraction=0.5), seed=0)
+    assert splits.train["inputs"].shape[1:] == (12, 12, 1) and splits.info["num_classes"] == 4
+
+
+def test_other_files_are_reported_not_silently_skipped(tmp_path):
+    make_folder(tmp_path, per_class=4)
+    (tmp_path / "apu" / "readme.txt").write_text("x")
+    splits = image_folder.load(folder_config(tmp_path, test_fraction=0.25), seed=0)
+    assert splits.info["ignored_files"] == [str(tmp_path / "apu" / "readme.txt")]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Simpsons configs end to end.
+
+@pytest.mark.parametrize("variant", ["cnn", "mlp", "tuned"])
+def test_simpsons_variants_end_to_end(variant, tiny, tmp_path):
+    make_folder(tmp_path / "images" / "train", per_class=20)
+    make_folder(tmp_path / "images" / "test", per_class=4)
+    config = tiny(simpsons_cnn.get_config(variant), **{"data.path": str(tmp_path / "images"), "num_epochs": 2})
+    if not set(config.data.augment) <= set(augment.OPS):  # the augmentation ops land with the CIFAR work
+        config.data.augment = ()
+    summary = experiment.run(config, str(tmp_path / "run"))
+    assert summary["epochs_run"] == 2 and summary["num_test_examples"] == 12
+    assert 0.0 <= summary["test_accuracy"] <= 1.0 and np.isfinite(summary["test_loss"])
+    with open(tmp_path / "run" / "data_info.json") as f:
+        assert json.load(f)["class_names"] == list(CLASSES)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Search.
+
+def search_config(tiny, path, **overrides):
+    config = tiny(simpsons_search.get_config(), **{"data.path": str(path), "data.image_size": (8, 8),
+                                                   "num_epochs": 1, "num_devices": 1})
+    config.search.space.hidden.update(dict(low=8, high=32, step=8))
+    config.search.max_trials = 2
+    config.search.executions_per_trial = 1
+    config.search.retrain = False
+    for key, value in overrides.items():
+        config.search[key] = value
+    return config
+
+
+@pytest.fixture
+def images(tmp_path):
+    make_folder(tmp_path / "images" / "train", per_class=16, size=(8, 8))
+    make_folder(tmp_path / "images" / "test", per_class=4, size=(8, 8))
+    return tmp_path / "images"
+
+
+def trial_hidden(workdir, number, execution=None):
+    path = workdir / f"trial_{number:03d}" / (f"exec_{execution}" if execution is not None else "")
+    with open(path / "config.json") as f:
+        return json.load(f)["model"]["hidden"]
+
+
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_search_runs_trials_and_writes_results(sampler, images, tiny, tmp_path):
+    workdir = tmp_path / "search"
+    executions = 2 if sampler == "random" else 1
+    config = search_config(tiny, images, sampler=sampler, executions_per_trial=executions, retrain=sampler == "random",
+                           max_trials=3 if sampler == "tpe" else 2, startup_trials=2)
+    best = experiment.run(config, str(workdir))
+    with open(workdir / "best.json") as f:
+        written = json.load(f)
+    assert written["trial"] == best["trial"] and 0.0 <= best["value"] <= 1.0
+    assert len(best["execution_scores"]) == executions and best["value"] == pytest.approx(
+        np.mean(best["execution_scores"]))
+    assert "--config.optimizer.learning_rate=" in best["override_line"]
+    assert "--config.model.hidden='(" in best["override_line"]
+    results = (workdir / "results.md").read_text()
+    trials = 3 if sampler == "tpe" else 2
+    assert "| rank | trial | val_accuracy (mean) | executions |" in results and f"{trials} complete" in results
+    for number in range(trials):
+        assert (workdir / f"trial_{number:03d}" / ("exec_1" if executions == 2 else "") / "summary.json").exists()
+    if sampler == "random":
+        assert 0.0 <= best["retrain"]["test_accuracy"] <= 1.0 and (workdir / "best" / "summary.json").exists()
+
+
+def test_conditional_parameters_follow_num_layers(images, tiny, tmp_path):
+    workdir = tmp_path / "search"
+    config = search_config(tiny, images, max_trials=3)
+    config.search.space.hidden.min_length = 2   # trials with 2 and 3 layers
+    experiment.run(config, str(workdir))
+    with open(workdir / "trials.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3
+    for row in rows:
+        layers = int(row["params_hidden.num_layers"])
+        assert 2 <= layers <= 3
+        for i in range(3):
+            assert (row[f"params_hidden.units_{i}"] != "") == (i < layers)
+        hidden = trial_hidden(workdir, int(row["number"]))
+        assert len(hidden) == layers and all(8 <= units <= 32 and units % 8 == 0 for units in hidden)
+
+
+def test_rerunning_resumes_and_continues_the_trial_count(images, tiny, tmp_path):
+    workdir = tmp_path / "search"
+    experiment.run(search_config(tiny, images, max_trials=1), str(workdir))
+    first = (workdir / "trial_000" / "summary.json").stat().st_mtime_ns
+    experiment.run(search_config(tiny, images, max_trials=2), str(workdir))
+    assert sorted(p for p in os.listdir(workdir) if p.startswith("trial_")) == ["trial_000", "trial_001"]
+    assert (workdir / "trial_000" / "summary.json").stat().st_mtime_ns == first   # not run again
+    with open(workdir / "best.json") as f:
+        assert json.load(f)["trial"] in (0, 1)
+    assert "2 complete" in (workdir / "results.md").read_text()
+    study = search.open_study(search_config(tiny, images, max_trials=2), str(workdir))
+    lrs = [t.params["learning_rate"] for t in study.trials]
+    assert len(set(lrs)) == 2  # the resumed sampler did not repeat the first trial
+
+
+def test_failed_trial_is_recorded_and_search_goes_on(images, tiny, tmp_path):
+    config = search_config(tiny, images, max_trials=1)
+    config.data.normalize = "none"
+    config.search.space.learning_rate.update(dict(low=1e3, high=1e4))   # diverges at once
+    with pytest.raises(errors.Error, match="1 search trials failed in this session"):
+        experiment.run(config, str(tmp_path / "search"))
+
+
+def test_bad_space_is_a_clear_error(images, tiny, tmp_path):
+    config = search_config(tiny, images)
+    config.search.space.dropout.type = "uniform"
+    with pytest.raises(errors.Error, match="search parameter 'dropout' has type 'uniform'"):
+        experiment.run(config, str(tmp_path / "search"))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Comparison report.
+
+def fake_run(path, accuracies, summary=True, params=1000):
+    os.makedirs(path, exist_ok=True)
+    if accuracies:
+        with open(path / "history.csv", "w") as f:
+            f.write("epoch,loss,accuracy,val_loss,val_accuracy\n")
+            for epoch, acc in enumerate(accuracies, 1):
+                f.write(f"{epoch},{1 - acc},{acc},{1.1 - acc},{acc}\n")
+    if summary:
+        with open(path / "summary.json", "w") as f:
+            json.dump({"test_accuracy": max(accuracies) - 0.01, "test_loss": 0.5, "num_params": params,
+                       "wall_seconds_this_session": 12.5, "best_epoch": 2}, f)
+
+
+def test_comparison_table_marks_winner_and_failed_runs(tmp_path):
+    fake_run(tmp_path / "small", [0.5, 0.7, 0.6], params=1000)
+    fake_run(tmp_path / "large", [0.6, 0.8, 0.75], params=250000)
+    fake_run(tmp_path / "stopped", [0.9], summary=False)      # killed after one epoch: no summary.json
+    fake_run(tmp_path / "crashed", [], summary=False)
+    output = tmp_path / "report" / "comparison.md"
+    code = compare.main([str(tmp_path / name) for name in ("small", "large", "stopped", "crashed")]
+                        + ["--output", str(output)])
+    assert code == 0
+    text = output.read_text()
+    lines = {name: line for line in text.splitlines() for name in ("small", "large", "stopped", "crashed")
+             if line.startswith((f"| {name} |", f"| **{name}** "))}
+    assert "| run | status | test_accuracy | test_loss | best val_accuracy | best epoch |" in text
+    assert "**large** (winner) | finished | 0.7900 | 0.5000 | 0.8000 | 2 | 3 | 12.5 | 250,000 |" in lines["large"]
+    assert "| incomplete (1 epochs) |" in lines["stopped"] and "(winner)" not in lines["stopped"]
+    assert "| failed (no history) | — |" in lines["crashed"]
+    assert "Winner by best val_accuracy: **large**." in text
+    assert (tmp_path / "report" / "comparison_curves.png").stat().st_size > 0
+    compare.compare([str(tmp_path / "small"), str(tmp_path / "large")], str(tmp_path / "by_loss.md"), by="val_loss")
+    assert "Winner by best val_loss: **large**." in (tmp_path / "by_loss.md").read_text()
+
+
+def test_comparison_of_missing_directory_is_an_error(tmp_path, capsys):
+    assert compare.main([str(tmp_path / "nope"), "--output", str(tmp_path / "r.md")]) == 1
+    assert "1 of the run directories do not exist" in capsys.readouterr().err
