@@ -1,9 +1,11 @@
-"""VGG with BatchNorm for 32×32 images (VGG16 by default: 13 convolutions, 64-64-M-128-128-M-256×3-M-512×3-M-512×3-M).
+"""VGG with BatchNorm for 32×32 images.
 
-Each convolution is 3×3 'same' → BN → relu; ``M`` is a 2×2 max pool, so 32×32 inputs end at 1×1×512, followed by
-the dense layers in ``dense`` (each dense → BN → relu → dropout) and the logits. Defaults (CIFAR-100: 15,033,380
-parameters) follow the common CIFAR VGG16-BN with one 512-unit hidden layer; ``dense=(4096, 4096)`` gives the
-ImageNet-style classifier (34.0M parameters).
+VGG16 by default: 13 convolutions, 64-64-M-128-128-M-256×3-M-512×3-M-512×3-M.
+
+Each convolution is 3×3 'same' → BN → relu; ``M`` is a 2×2 max pool, so 32×32 inputs end at 1×1×512,
+followed by the dense layers in ``dense`` (each dense → BN → relu → dropout) and the logits. Defaults
+(CIFAR-100: 15,033,380 parameters) follow the common CIFAR VGG16-BN with one 512-unit hidden layer;
+``dense=(4096, 4096)`` gives the ImageNet-style classifier (34.0M parameters).
 
 ``dtype="bfloat16"`` computes in bfloat16 with float32 parameters and float32 logits (BatchNorm statistics are
 taken in float32 by flax); ``axis_name`` gives cross-replica BatchNorm under pmap.
