@@ -47,6 +47,7 @@ LOSSES: dict[str, Callable] = {
     "mae": mae,
     "huber": huber,
     "reconstruction_bce": binary_cross_entropy_probs,
+    "binary_mse": lambda outputs, labels: mse(outputs, 2.0 * labels - 1.0),  # 0/1 labels as ±1 targets
 }
 
 

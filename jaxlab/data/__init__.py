@@ -15,6 +15,7 @@ from jaxlab import errors
 from jaxlab.data import image_folder, tfds_images
 from jaxlab.data import logistic_map, tabular
 from jaxlab.data import imdb
+from jaxlab.data import patterns
 
 Dataset = dict[str, np.ndarray]
 
@@ -37,6 +38,7 @@ SOURCES: dict[str, Callable[[ConfigDict, int], Splits]] = {
     "image_folder": image_folder.load,
     "csv": tabular.load, "logistic_map": logistic_map.load,
     "imdb_reviews": imdb.load,
+    "patterns": patterns.load,
 }
 
 

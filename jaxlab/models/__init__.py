@@ -11,12 +11,14 @@ from jaxlab import errors
 from jaxlab.models import cnn, mlp
 from jaxlab.models import alexnet, vgg
 from jaxlab.models import text
+from jaxlab.models import concat
 
 MODELS: dict[str, type[nn.Module]] = {
     "mlp": mlp.MLP,
     "cnn": cnn.CNN,
     "alexnet": alexnet.AlexNet, "vgg": vgg.VGG,
     "bow_concat": text.BowConcat, "embed_dense": text.EmbedDense, "embed_conv": text.EmbedConv,
+    "concat": concat.ConcatNet,
 }
 
 

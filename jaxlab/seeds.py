@@ -1,0 +1,348 @@
+"""K seeds of one config (`config.num_seeds` = K > 1): seed k uses `config.seed + k` for init, dropout and data order.
+
+Small models train as ONE compiled program: `jax.vmap` of the same `train.train_chunk` / `train.eval_pass` that
+`train.fit` uses, over a stacked train state, rng and per-seed epoch orders, inside either parallel mode (the batch
+is still split across devices; every replica is a vmapped lane). Several epochs run per dispatch
+(`config.epochs_per_dispatch`, never past a checkpoint epoch). Checkpoints (orbax) hold the stacked state, so a
+stopped run resumes. Models with more than `config.seeds_max_params` parameters, or configs that need per-run host
+decisions (early stopping, reduce-on-plateau, restore_best), fall back to K ordinary runs in ``workdir/seed_k``.
+
+Outputs either way: ``summary.json`` (every seed's test metrics and final epoch, mean ± std, and — for data whose
+splits are all the patterns of a problem — the solved rate and median epochs to solve), ``history.csv`` (the mean
+and std per epoch), ``seeds_history.csv`` (every seed's epochs) and ``plots/curves.png`` (mean ± std band).
+The vmapped replicas share the data splits built from `config.seed`; the fallback builds each run's splits from its
+own seed (identical for sources that do not draw their splits, such as ``patterns``).
+"""
+import dataclasses
+import functools
+import json
+import os
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import logging
+from ml_collections import ConfigDict
+
+from jaxlab import checkpoint, data, errors, experiment, losses, metrics, optim, parallel, report, train
+from jaxlab.data import augment
+
+
+def seed_config(config: ConfigDict, seed: int) -> ConfigDict:
+    """A one-seed copy of `config` with `seed`."""
+    copy = ConfigDict(json.loads(config.to_json_best_effort()))
+    copy.seed = seed
+    copy.num_seeds = 1
+    return copy
+
+
+def count_params(model, sample_inputs: np.ndarray) -> int:
+    shapes = jax.eval_shape(functools.partial(model.init, train=False), jax.random.PRNGKey(0), sample_inputs)
+    return int(sum(np.prod(leaf.shape) for leaf in jax.tree.leaves(shapes["params"])))
+
+
+def sequential_reason(config: ConfigDict, num_params: int) -> str:
+    """Why the seeds cannot share one program ("" when they can)."""
+    limit = config.get("seeds_max_params", 100_000)
+    if num_params > limit:
+        return f"{num_params} parameters > seeds_max_params={limit}"
+    if config.early_stopping.get("patience", 0) or config.reduce_on_plateau.get("patience", 0):
+        return "early stopping / reduce-on-plateau decide per run"
+    if config.get("restore_best", False):
+        return "restore_best picks a checkpoint per run"
+    return ""
+
+
+def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
+    started = time.time()
+    num_seeds = config.get("num_seeds", 1)
+    if num_seeds < 2:
+        raise errors.Error(f"config.num_seeds must be at least 2 for a many-seeds run, got {num_seeds}")
+    os.makedirs(workdir, exist_ok=True)
+    splits, model = experiment.build(config)
+    num_params = count_params(model, splits.train["inputs"][:1])
+    reason = sequential_reason(config, num_params)
+    seeds = [config.seed + k for k in range(num_seeds)]
+    if reason:
+        logging.info("training %d seeds one after another: %s", num_seeds, reason)
+        per_seed, histories = sequential(config, workdir, seeds, devices)
+        how = f"sequential ({reason})"
+    else:
+        per_seed, histories = vmapped(config, workdir, splits, model, seeds, devices)
+        how = "vmapped"
+    summary = summarise(per_seed, histories, splits.info, config)
+    summary.update({"how": how, "num_params": num_params, "wall_seconds_this_session": time.time() - started,
+                    "library_versions": experiment.library_versions(),
+                    "config": json.loads(config.to_json_best_effort())})
+    if jax.process_index() == 0:
+        with open(os.path.join(workdir, "config.json"), "w") as f:
+            f.write(config.to_json_best_effort(indent=2))
+        report.write_json(os.path.join(workdir, "data_info.json"), splits.info)
+        report.write_json(os.path.join(workdir, "summary.json"), summary)
+        report.write_history(os.path.join(workdir, "history.csv"), summary.pop("mean_history"))
+        write_seed_histories(os.path.join(workdir, "seeds_history.csv"), seeds, histories)
+        plot_mean_curves(histories, os.path.join(workdir, "plots", "curves.png"), num_seeds)
+        print(f"{num_seeds} seeds ({how}): " + report.format_metrics(
+            {k: v for k, v in summary["mean"].items()}), flush=True)
+    else:
+        summary.pop("mean_history")
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# K ordinary runs.
+
+def sequential(config, workdir, seeds, devices):
+    per_seed, histories = [], []
+    for seed in seeds:
+        run_dir = os.path.join(workdir, f"seed_{seed}")
+        result = experiment.run_once(seed_config(config, seed), run_dir, devices)
+        per_seed.append({"seed": seed, **{k: v for k, v in result.items() if k.startswith("test_")},
+                         "final": result["final"], "epochs_run": result["epochs_run"]})
+        histories.append(report.read_history(os.path.join(run_dir, "history.csv")))
+    return per_seed, histories
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One program: vmap over the stacked train state.
+
+def epochs_program(state, train_data, rows, rng, val_data, val_rows, val_mask, *, train_fn, eval_fn, has_val):
+    """One seed, several epochs: `rows` is [epochs, steps, batch]. Returns the state, per-epoch train totals,
+    per-epoch validation totals (or None) and the step losses [epochs, steps]."""
+    def epoch(state, epoch_rows):
+        state, totals, step_losses = train_fn(state, train_data, epoch_rows, rng)
+        val = eval_fn(state, val_data, val_rows, val_mask) if has_val else None
+        return state, (totals, val, step_losses)
+
+    state, (totals, val, step_losses) = jax.lax.scan(epoch, state, rows)
+    return state, totals, val, step_losses
+
+
+def many(state, train_data, rows, rng, val_data, val_rows, val_mask, *, program):
+    """`rows` arrives as [steps, batch, epochs, seeds] (the batch axis where `parallel.shard_batches` splits it)."""
+    rows = jnp.transpose(rows, (3, 2, 0, 1))
+    return jax.vmap(program, in_axes=(0, None, 0, 0, None, None, None))(
+        state, train_data, rows, rng, val_data, val_rows, val_mask)
+
+
+def many_eval(state, split_data, rows, mask, *, eval_fn):
+    return jax.vmap(eval_fn, in_axes=(0, None, None, None))(state, split_data, rows, mask)
+
+
+def check_divergence(step_losses, first_loss, seeds, epochs, steps_per_epoch, factor) -> None:
+    """`train.check_divergence` for every seed and epoch of a dispatch ([seeds, epochs, steps] losses), naming the
+    seed; the per-epoch search only runs when something is wrong."""
+    bad = ~np.isfinite(step_losses)
+    if factor:
+        bad |= step_losses > factor * np.maximum(np.nan_to_num(first_loss, nan=np.inf), 1e-8)[:, None, None]
+    if not bad.any():
+        return
+    for k, seed in enumerate(seeds):
+        for i, epoch in enumerate(epochs):
+            try:
+                train.check_divergence(step_losses[k, i], (epoch - 1) * steps_per_epoch, epoch, float(first_loss[k]),
+                                       factor)
+            except errors.Error as exc:
+                raise errors.Error(f"seed {seed}: {exc}") from exc
+
+
+def batched_compute(totals) -> dict[str, np.ndarray]:
+    """`Collection.compute()` of a collection with leading (seed, epoch) axes: every metric is elementwise."""
+    return {field.name: np.asarray(getattr(totals, field.name).compute()) for field in dataclasses.fields(totals)
+            if not field.name.startswith("_")}
+
+
+def seed_slice(tree, k: int):
+    return jax.tree.map(lambda x: x[k], tree)
+
+
+def vmapped(config, workdir, splits, model, seeds, devices):
+    mode = config.parallelism
+    devices = list(devices or parallel.devices_for(config))
+    parallel.check(mode, config.batch_size, devices)
+    parallel.check(mode, config.eval_batch_size, devices)
+    num_train, num_val = data.num_examples(splits.train), data.num_examples(splits.validation)
+    steps_per_epoch = num_train // config.batch_size
+    if steps_per_epoch == 0:
+        raise errors.Error(f"batch size {config.batch_size} is larger than the {num_train} training examples: "
+                           "lower --config.batch_size")
+    tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
+    metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
+    statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
+                   l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
+    augment_names = config.data.get("augment", ())
+    augment_fn = augment.build(augment_names) if augment_names else None
+    train_fn = functools.partial(train.train_chunk, step=functools.partial(
+        train.train_step, tx=tx, augment=augment_fn, **statics), metrics_cls=metrics_cls)
+    eval_fn = functools.partial(train.eval_pass, step=functools.partial(train.eval_step, **statics),
+                                metrics_cls=metrics_cls)
+    program = functools.partial(epochs_program, train_fn=train_fn, eval_fn=eval_fn, has_val=bool(num_val))
+    run_epochs = parallel.compile(functools.partial(many, program=program), mode, devices)
+    run_eval = parallel.compile(functools.partial(many_eval, eval_fn=eval_fn), mode, devices, donate_first=False)
+
+    sample = jnp.asarray(splits.train["inputs"][:1])
+    host_state = jax.jit(jax.vmap(lambda seed: train.init_state(model, tx, None, sample, seed)))(
+        jnp.asarray(seeds, jnp.int32))
+    rng = parallel.replicate(jax.vmap(lambda seed: jax.random.PRNGKey(seed + 1))(jnp.asarray(seeds, jnp.int32)),
+                             mode, devices)
+    placed = {name: parallel.replicate(split, mode, devices)
+              for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
+              if split is not None}
+    val_batch = config.eval_batch_size
+    val_rows, val_mask = train.eval_order(max(num_val, 1), val_batch)
+    val_rows, val_mask = (parallel.shard_batches(a, mode, devices) for a in (val_rows, val_mask))
+    val_data = placed.get("validation", placed["train"])
+
+    mngr = checkpoint.manager(workdir, config.checkpoint)
+    history_path = os.path.join(workdir, "seeds_history.csv")
+    histories = [[] for _ in seeds]
+    start_epoch = mngr.latest_step() or 0
+    try:
+        if start_epoch:
+            host_state = checkpoint.restore(mngr, start_epoch, host_state)
+            histories = read_seed_histories(history_path, seeds, start_epoch)
+            logging.info("resumed %d seeds from epoch %d in %s", len(seeds), start_epoch, workdir)
+        state = parallel.replicate(host_state, mode, devices)
+        every = config.checkpoint.get("every_epochs", 1)
+        per_dispatch = max(1, config.get("epochs_per_dispatch", 100))
+        epoch = start_epoch
+        while epoch < config.num_epochs:
+            next_save = (epoch // every + 1) * every
+            count = min(per_dispatch, next_save - epoch, config.num_epochs - epoch)
+            epochs = range(epoch + 1, epoch + count + 1)
+            orders = np.stack([np.stack([train.epoch_order(seed, e, num_train, config.batch_size)
+                                         for seed in seeds], axis=-1) for e in epochs], axis=2)
+            dispatch_started = time.perf_counter()
+            state, totals, val, step_losses = run_epochs(
+                state, placed["train"], parallel.shard_batches(orders, mode, devices), rng, val_data, val_rows,
+                val_mask)
+            step_losses = np.asarray(parallel.unreplicate(step_losses, mode))  # [seeds, epochs, steps]
+            first_loss = np.asarray(parallel.unreplicate(state.first_loss, mode))
+            totals = parallel.unreplicate(totals, mode)
+            val = parallel.unreplicate(val, mode) if num_val else None
+            columns = batched_compute(totals)  # each [seeds, epochs]
+            if num_val:
+                columns.update({f"val_{n}": v for n, v in batched_compute(val).items()})
+            check_divergence(step_losses, first_loss, seeds, list(epochs), steps_per_epoch,
+                             config.get("divergence_factor", 0.0))
+            for k in range(len(seeds)):
+                histories[k].extend({"epoch": e, **{n: float(v[k, i]) for n, v in columns.items()}}
+                                    for i, e in enumerate(epochs))
+            epoch += count
+            mean_row = mean_of([h[-1] for h in histories])
+            print(report.epoch_line(epoch, config.num_epochs, time.perf_counter() - dispatch_started,
+                                    {k: v for k, v in mean_row.items() if k != "epoch"}) + f" (mean of {len(seeds)})",
+                  flush=True)
+            if jax.process_index() == 0:
+                write_seed_histories(history_path, seeds, histories)
+            if epoch % every == 0 or epoch == config.num_epochs:
+                checkpoint.save(mngr, epoch, parallel.unreplicate(state, mode),
+                                {k: v for k, v in mean_row.items() if k != "epoch"})
+        mngr.wait_until_finished()
+        per_seed = []
+        test_totals = None
+        if splits.test is not None:
+            rows, mask = train.eval_order(data.num_examples(splits.test), config.eval_batch_size)
+            test_totals = parallel.unreplicate(run_eval(state, placed["test"], parallel.shard_batches(
+                rows, mode, devices), parallel.shard_batches(mask, mode, devices)), mode)
+        for k, seed in enumerate(seeds):
+            test = train.compute(seed_slice(test_totals, k)) if test_totals is not None else {}
+            per_seed.append({"seed": seed, **{f"test_{n}": v for n, v in test.items()},
+                             "final": histories[k][-1] if histories[k] else {}, "epochs_run": len(histories[k])})
+    finally:
+        mngr.wait_until_finished()
+        mngr.close()
+    return per_seed, histories
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Summaries, history files, plots.
+
+def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {name: float(np.mean([row[name] for row in rows])) for name in rows[0]}
+
+
+def epochs_to_solve(history: list[dict[str, float]], metric: str = "val_accuracy") -> int | None:
+    """The first epoch after which every pattern is classified correctly (None: never)."""
+    for row in history:
+        if row.get(metric, 0.0) >= 1.0:
+            return int(row["epoch"])
+    return None
+
+
+def summarise(per_seed, histories, info, config) -> dict[str, Any]:
+    names = [n for n in per_seed[0] if n.startswith("test_")]
+    values = {n: np.asarray([s[n] for s in per_seed], np.float64) for n in names}
+    summary = {"num_seeds": len(per_seed), "seeds": per_seed,
+               "mean": {n: float(v.mean()) for n, v in values.items()},
+               "std": {n: float(v.std()) for n, v in values.items()}}
+    if info.get("all_patterns") and "test_accuracy" in values:
+        solved = values["test_accuracy"] >= 1.0
+        when = [epochs_to_solve(h) for h in histories]
+        for entry, epoch in zip(per_seed, when):
+            entry["epochs_to_solve"] = epoch
+        reached = [e for e in when if e is not None]
+        summary["solved_rate"] = float(solved.mean())
+        summary["median_epochs_to_solve"] = float(np.median(reached)) if reached else None
+        summary["solved_definition"] = ("test_accuracy = 1 after the last epoch (every pattern right); epochs to "
+                                        "solve = first epoch with val_accuracy = 1, over seeds that reached it")
+    epochs = min(len(h) for h in histories)
+    mean_history = []
+    for i in range(epochs):
+        rows = [h[i] for h in histories]
+        row = {"epoch": rows[0]["epoch"]}
+        for name in rows[0]:
+            if name != "epoch":
+                column = np.asarray([r[name] for r in rows], np.float64)
+                row[name], row[f"{name}_std"] = float(column.mean()), float(column.std())
+        mean_history.append(row)
+    summary["mean_history"] = mean_history
+    summary["final_mean"] = {k: v for k, v in mean_history[-1].items()} if mean_history else {}
+    return summary
+
+
+def write_seed_histories(path: str, seeds, histories) -> None:
+    report.write_history(path, [{"epoch": row["epoch"], "seed": seed, **{k: v for k, v in row.items() if k != "epoch"}}
+                                for seed, history in zip(seeds, histories) for row in history])
+
+
+def read_seed_histories(path: str, seeds, up_to_epoch: int) -> list[list[dict[str, float]]]:
+    rows = report.read_history(path, up_to_epoch=up_to_epoch)
+    by_seed = {seed: [] for seed in seeds}
+    for row in rows:
+        seed = int(row.pop("seed"))
+        if seed in by_seed:
+            by_seed[seed].append(row)
+    return [by_seed[seed] for seed in seeds]
+
+
+def plot_mean_curves(histories, path: str, num_seeds: int) -> None:
+    """Mean over seeds per epoch with a ± std band, one panel per metric, train and validation."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = min(len(h) for h in histories)
+    if not epochs:
+        return
+    names = [n for n in histories[0][0] if n != "epoch" and not n.startswith("val_")]
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    x = np.asarray([row["epoch"] for row in histories[0][:epochs]])
+    for ax, name in zip(axes[0], names):
+        for key, label in ((name, "train"), (f"val_{name}", "validation")):
+            if key not in histories[0][0]:
+                continue
+            values = np.asarray([[row[key] for row in h[:epochs]] for h in histories], np.float64)
+            mean, std = values.mean(0), values.std(0)
+            ax.plot(x, mean, label=f"{label} {name} (mean of {num_seeds})")
+            ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{name}: mean ± std over seeds")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
