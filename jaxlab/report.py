@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from jaxlab import errors
+from jaxlab import errors, reconstructions
 from jaxlab import confusion
 from jaxlab import regression
 
@@ -99,6 +99,7 @@ def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
 # the test split, the data info and the workdir, writes its plots and returns extra metrics for summary.json.
 ANALYSES: dict[str, Any] = {
     "confusion": confusion.analyse,
+    "reconstructions": reconstructions.plot,
     "regression": regression.regression, "roc_auc": regression.roc_auc,
 }
 

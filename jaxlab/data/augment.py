@@ -33,8 +33,14 @@ def flip_horizontal(inputs: jax.Array, rng: jax.Array) -> jax.Array:
     return jnp.where(flip, inputs[:, :, ::-1], inputs)
 
 
+def random_shift(inputs: jax.Array, rng: jax.Array) -> jax.Array:
+    """Shifts each image by up to 2 pixels in each direction (zero fill): the MNIST-sized random crop."""
+    return random_crop(inputs, rng, pad=2)
+
+
 OPS: dict[str, Augment] = {
     "random_crop": random_crop, "flip_horizontal": flip_horizontal,
+    "random_shift": random_shift,
 }
 
 

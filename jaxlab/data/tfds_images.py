@@ -1,7 +1,10 @@
 """Image classification datasets from tfds (MNIST, Fashion-MNIST, KMNIST, CIFAR-10/100), held in memory.
 
 `config.data`: ``name`` (tfds name), ``data_dir`` (else ``$TFDS_DATA_DIR``, else tfds' default), ``label_key``
-(e.g. ``coarse_label`` for CIFAR-100), ``validation_split``, ``normalize``.
+(e.g. ``coarse_label`` for CIFAR-100), ``validation_split``, ``normalize``, and two MNIST-lab transforms:
+``permute_seed`` (≥ 0: one fixed pixel permutation, the same for train/validation/test) and ``noise_factor``
+(> 0: a denoising task — inputs are the images plus seeded Gaussian noise × factor clipped to [0, 1], the clean
+images are the "label"; needs ``normalize="unit"``).
 """
 import os
 
@@ -10,7 +13,7 @@ import tensorflow_datasets as tfds
 from ml_collections import ConfigDict
 
 from jaxlab import errors
-from jaxlab.data import preprocess
+from jaxlab.data import noise, preprocess
 
 
 def read_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
@@ -29,10 +32,13 @@ def read_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndar
 
 def load(config: ConfigDict, seed: int):
     from jaxlab.data import Splits  # the registry imports this module
-    del seed  # the hold-out is the last fraction, as Keras does
+    del seed  # the hold-out is the last fraction, as Keras does; permutation and noise have their own seeds
     data_dir = config.get("data_dir") or os.environ.get("TFDS_DATA_DIR") or None
     label_key = config.get("label_key", "label")
     raw = {split: read_split(config.name, split, data_dir) for split in ("train", "test")}
+    permutation = pixel_permutation(raw["train"]["image"].shape[1:], config.get("permute_seed", -1))
+    if permutation is not None:
+        raw = {split: {**data, "image": permute_pixels(data["image"], permutation)} for split, data in raw.items()}
     builder = tfds.builder(config.name, data_dir=data_dir)
     num_classes = builder.info.features[label_key].num_classes
     train, validation = preprocess.validation_split(
@@ -47,5 +53,22 @@ def load(config: ConfigDict, seed: int):
 
     test = {"inputs": raw["test"]["image"], "label": raw["test"][label_key].astype(np.int32)}
     info = {"num_classes": num_classes, "num_outputs": num_classes, "task": "classification",
-            "input_shape": list(train["inputs"].shape[1:]), "preprocessing": spec}
-    return Splits(finish(train), finish(validation), finish(test), info)
+            "input_shape": list(train["inputs"].shape[1:]), "preprocessing": spec,
+            "permute_seed": config.get("permute_seed", -1)}
+    splits = Splits(finish(train), finish(validation), finish(test), info)
+    if config.get("noise_factor", 0.0):
+        splits = noise.denoising(splits, config.noise_factor, config.get("noise_seed", 0))
+    return splits
+
+
+def pixel_permutation(image_shape, seed: int) -> np.ndarray | None:
+    """One fixed permutation of the H·W pixel positions drawn from `seed` (None when seed < 0: no permutation)."""
+    if seed is None or seed < 0:
+        return None
+    return np.random.default_rng(seed).permutation(int(np.prod(image_shape[:2])))
+
+
+def permute_pixels(images: np.ndarray, permutation: np.ndarray) -> np.ndarray:
+    """Shuffles the pixel positions of [N, H, W, C] images (channels move together); shape is kept."""
+    flat = images.reshape(images.shape[0], -1, *images.shape[3:])
+    return flat[:, permutation].reshape(images.shape)

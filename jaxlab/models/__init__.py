@@ -10,6 +10,7 @@ from ml_collections import ConfigDict
 from jaxlab import errors
 from jaxlab.models import cnn, mlp
 from jaxlab.models import alexnet, vgg
+from jaxlab.models import autoencoder
 from jaxlab.models import text
 from jaxlab.models import concat
 
@@ -17,6 +18,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "mlp": mlp.MLP,
     "cnn": cnn.CNN,
     "alexnet": alexnet.AlexNet, "vgg": vgg.VGG,
+    "conv_autoencoder": autoencoder.ConvAutoencoder,
     "bow_concat": text.BowConcat, "embed_dense": text.EmbedDense, "embed_conv": text.EmbedConv,
     "concat": concat.ConcatNet,
 }

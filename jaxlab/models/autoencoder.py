@@ -1,0 +1,34 @@
+"""Convolutional autoencoder for image denoising (the keras-io recipe, narrower).
+
+Encoder: [Conv F 3×3 'same' + activation → MaxPool 2] for F in `features`; decoder: [ConvTranspose F 3×3 stride 2
++ activation] for F in reversed `features`; then Conv(channels) 3×3. The output is per-pixel logits (use the
+`reconstruction_bce` loss; sigmoid gives the image). features=(32, 16) on 28×28×1 has 12,193 parameters.
+"""
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxlab.models import layers as layer_lib
+
+
+class ConvAutoencoder(nn.Module):
+    num_outputs: int                  # output channels (1 for MNIST)
+    features: Sequence[int] = (32, 16)
+    activation: str = "relu"
+    dtype: str = "float32"
+
+    @nn.compact
+    def __call__(self, x, *, train: bool):
+        del train  # no dropout or BatchNorm
+        dtype = jnp.dtype(self.dtype)
+        act = layer_lib.activation(self.activation)
+        x = x.astype(dtype)
+        if x.ndim == 3:
+            x = x[..., None]
+        for features in self.features:
+            x = act(nn.Conv(features, (3, 3), padding="SAME", dtype=dtype)(x))
+            x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        for features in reversed(self.features):
+            x = act(nn.ConvTranspose(features, (3, 3), strides=(2, 2), padding="SAME", dtype=dtype)(x))
+        return nn.Conv(self.num_outputs, (3, 3), padding="SAME", dtype=dtype)(x).astype(jnp.float32)

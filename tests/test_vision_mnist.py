@@ -1,0 +1,95 @@
+"""MNIST-family vision configs end to end under mock tfds data, the pixel permutation and the denoising data."""
+import os
+
+import numpy as np
+import pytest
+
+from configs import mnist_cnn, mnist_dense_bn, mnist_denoise, mnist_permuted
+from jaxlab import data, experiment, predict
+from jaxlab.data import tfds_images
+
+CLASSIFIERS = [
+    (mnist_dense_bn, "default", {"model.hidden": (8, 4)}),
+    (mnist_cnn, "default", {"model.layers": ("conv4", "pool", "bn", "conv4", "pool", "bn", "flatten")}),
+    (mnist_cnn, "tuned", {"model.layers": ("conv4", "bn", "pool", "flatten", "dense8", "bn", "dropout0.3")}),
+    (mnist_permuted, "dense", {"model.hidden": (8, 4)}),
+    (mnist_permuted, "cnn", {"model.layers": ("conv4", "pool", "bn", "flatten")}),
+]
+
+
+@pytest.mark.parametrize("module, variant, overrides", CLASSIFIERS,
+                         ids=[f"{module.__name__.split('.')[-1]}:{variant}" for module, variant, _ in CLASSIFIERS])
+def test_classifier_end_to_end(module, variant, overrides, mock_tfds, tiny, tmp_path):
+    config = tiny(module.get_config(variant), **overrides)
+    summary = experiment.run(config, str(tmp_path))
+    assert summary["epochs_run"] == 1 and summary["num_test_examples"] == 96
+    assert 0.0 <= summary["test_accuracy"] <= 1.0 and np.isfinite(summary["test_loss"])
+    assert os.path.exists(tmp_path / "plots" / "curves.png")
+
+
+def test_full_configs_keep_their_recipes():
+    assert mnist_cnn.get_config().model.layers == mnist_cnn.LAB_CNN
+    assert mnist_cnn.get_config("tuned").data.augment == ("random_shift",)
+    assert mnist_permuted.get_config("cnn").data.permute_seed == mnist_permuted.PERMUTE_SEED
+    assert mnist_dense_bn.get_config().model.batch_norm
+
+
+@pytest.mark.parametrize("mode", ["pmap", "jit"])
+def test_batchnorm_cnn_in_both_parallel_modes(mode, mock_tfds, tiny, tmp_path):
+    """The lab CNN (two BatchNorms) trains with cross-replica statistics under pmap and a sharded batch under jit."""
+    config = tiny(mnist_cnn.get_config(), parallelism=mode, num_epochs=2)
+    summary = experiment.run(config, str(tmp_path))
+    assert summary["device_count"] == 8 and summary["epochs_run"] == 2
+    assert np.isfinite(summary["test_loss"]) and np.isfinite(summary["final"]["val_loss"])
+    variables = predict.load(str(tmp_path), which="latest").variables
+    assert sorted(variables["batch_stats"]) == ["BatchNorm_0", "BatchNorm_1"]
+    assert np.all(np.asarray(variables["batch_stats"]["BatchNorm_0"]["var"]) > 0)
+
+
+def test_pixel_permutation_is_a_true_fixed_permutation():
+    permutation = tfds_images.pixel_permutation((28, 28, 1), seed=3)
+    assert sorted(permutation.tolist()) == list(range(784))
+    assert (permutation != np.arange(784)).mean() > 0.99
+    np.testing.assert_array_equal(permutation, tfds_images.pixel_permutation((28, 28, 1), seed=3))
+    assert tfds_images.pixel_permutation((28, 28, 1), seed=-1) is None
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28, 1)
+    permuted = tfds_images.permute_pixels(images, permutation)
+    assert permuted.shape == images.shape
+    np.testing.assert_array_equal(permuted.reshape(2, -1), images.reshape(2, -1)[:, permutation])
+
+
+def test_permutation_is_identical_across_splits(mock_tfds):
+    config = mnist_permuted.get_config("dense").data
+    permuted = data.build(config, seed=0)
+    config.permute_seed = -1
+    plain = data.build(config, seed=0)
+    permutation = tfds_images.pixel_permutation((28, 28), mnist_permuted.PERMUTE_SEED)
+    for split in ("train", "validation", "test"):
+        before, after = getattr(plain, split), getattr(permuted, split)
+        np.testing.assert_array_equal(after["label"], before["label"])
+        np.testing.assert_allclose(after["inputs"], tfds_images.permute_pixels(before["inputs"], permutation))
+        assert not np.array_equal(after["inputs"], before["inputs"])
+    assert permuted.info["permute_seed"] == mnist_permuted.PERMUTE_SEED
+
+
+def test_denoising_data_is_seeded_and_clipped(mock_tfds):
+    config = mnist_denoise.get_config().data
+    first, second = data.build(config, seed=0), data.build(config, seed=1)
+    assert first.info["task"] == "reconstruction" and first.info["num_outputs"] == 1
+    for split in ("train", "validation", "test"):
+        noisy, clean = getattr(first, split)["inputs"], getattr(first, split)["label"]
+        assert noisy.shape == clean.shape and noisy.min() >= 0.0 and noisy.max() <= 1.0
+        assert 0.05 < np.abs(noisy - clean).mean() < 0.4
+        np.testing.assert_array_equal(noisy, getattr(second, split)["inputs"])  # fixed noise, not run-seed driven
+    assert not np.array_equal(first.validation["inputs"] - first.validation["label"],
+                              first.test["inputs"][: len(first.validation["inputs"])]
+                              - first.test["label"][: len(first.validation["inputs"])])
+
+
+def test_denoise_end_to_end_writes_reconstructions(mock_tfds, tiny, tmp_path):
+    config = tiny(mnist_denoise.get_config(), **{"model.features": (4, 2)})
+    summary = experiment.run(config, str(tmp_path))
+    assert np.isfinite(summary["test_loss"]) and 0.0 <= summary["test_mean_absolute_error"] <= 1.0
+    assert "test_accuracy" not in summary
+    assert summary["best_val_loss"] is not None
+    assert os.path.getsize(tmp_path / "plots" / "reconstructions.png") > 0
