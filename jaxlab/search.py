@@ -187,7 +187,7 @@ def open_study(config: ConfigDict, workdir: str) -> optuna.Study:
     study = optuna.create_study(study_name=name, storage=url, direction=direction, load_if_exists=True)
     if url.startswith("sqlite:///"):  # one machine: a "running" trial is one a killed run left behind
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
     pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if search.get("pruning", False) else None
     return optuna.load_study(study_name=name, storage=url, pruner=pruner,
                              sampler=sampler(search, config.seed + len(study.trials)))

@@ -203,12 +203,23 @@ def test_rerunning_resumes_and_continues_the_trial_count(images, tiny, tmp_path)
     assert len(set(lrs)) == 2  # the resumed sampler did not repeat the first trial
 
 
-def test_failed_trial_is_recorded_and_search_goes_on(images, tiny, tmp_path):
+def test_trials_left_running_by_a_killed_search_are_marked_failed(images, tiny, tmp_path):
+    config = search_config(tiny, images)
+    study = search.open_study(config, str(tmp_path))
+    study.ask()   # a trial that a killed process left "running"
+    study = search.open_study(config, str(tmp_path))
+    assert [t.state.name for t in study.trials] == ["FAIL"] and search.counted(study) == 0
+
+
+def test_a_diverging_trial_is_recorded_as_failed(images, tiny, tmp_path):
+    """A failed trial does not count towards max_trials; as many failures as max_trials stop the search."""
     config = search_config(tiny, images, max_trials=1)
     config.data.normalize = "none"
     config.search.space.learning_rate.update(dict(low=1e3, high=1e4))   # diverges at once
     with pytest.raises(errors.Error, match="1 search trials failed in this session"):
         experiment.run(config, str(tmp_path / "search"))
+    (trial,) = search.open_study(config, str(tmp_path / "search")).trials
+    assert trial.state.name == "FAIL" and "training diverged" in trial.user_attrs["error"]
 
 
 def test_bad_space_is_a_clear_error(images, tiny, tmp_path):
