@@ -255,10 +255,11 @@ def test_movies_rating_end_to_end(variant, tiny, tmp_path):
     assert os.path.exists(tmp_path / "plots" / "predictions.png")
 
 
-def test_diabetes_kfold_end_to_end(tiny, tmp_path):
+@pytest.mark.parametrize("variant", diabetes_kfold.VARIANTS)
+def test_diabetes_kfold_end_to_end(variant, tiny, tmp_path):
     columns = diabetes_kfold.get_config().data.numeric
     path = numeric_csv(tmp_path / "pima.csv", columns, "Outcome", 96, binary=True)
-    config = tiny(diabetes_kfold.get_config(), num_epochs=2, **{"data.path": path, "data.num_folds": 3})
+    config = tiny(diabetes_kfold.get_config(variant), num_epochs=2, **{"data.path": path, "data.num_folds": 3})
     summary = experiment.run(config, str(tmp_path))
     assert summary["num_folds"] == 3 and len(summary["folds"]) == 3
     accuracies = [fold["test_accuracy"] for fold in summary["folds"]]
