@@ -51,12 +51,14 @@ def main(argv):
         jax.distributed.initialize()
     if jax.process_index() != 0:
         logging.set_verbosity(logging.WARNING)
-    from jaxlab import errors, experiment
+    from jaxlab import errors, experiment, train
     try:
         if FLAGS.mode == "evaluate":
             experiment.evaluate(FLAGS.config, FLAGS.workdir)
         else:
             experiment.run(FLAGS.config, FLAGS.workdir)
+    except train.Preempted as exc:
+        print(f"jaxlab: {exc}", flush=True)
     except errors.Error as exc:
         sys.stderr.write(f"jaxlab: error: {exc}\n")
         sys.exit(1)

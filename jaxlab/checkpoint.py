@@ -40,3 +40,24 @@ def restore(mngr: ocp.CheckpointManager, epoch: int, like: Any) -> Any:
         raise errors.Error(
             f"checkpoint of epoch {epoch} in {mngr.directory} does not match this config's model/optimizer "
             f"({type(exc).__name__}): use a new --workdir or the config the run was made with") from exc
+
+
+def preemption_manager(workdir: str) -> ocp.CheckpointManager:
+    """Mid-epoch checkpoints written on SIGTERM (steps are global train steps); cleared by the next epoch save."""
+    return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints_preempted")),
+                                 options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+
+
+def save_preempted(mngr: ocp.CheckpointManager, state: Any, totals: Any, step: int) -> None:
+    mngr.save(step, args=ocp.args.StandardSave({"state": jax.device_get(state), "totals": totals}), force=True)
+    mngr.wait_until_finished()
+
+
+def restore_preempted(mngr: ocp.CheckpointManager, step: int, like_state: Any, like_totals: Any) -> Any:
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, {"state": like_state, "totals": like_totals})
+    return mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+
+
+def clear(mngr: ocp.CheckpointManager) -> None:
+    for step in mngr.all_steps():
+        mngr.delete(step)

@@ -8,7 +8,9 @@ dispatches on the host: divergence guard, clu summaries, history.csv, checkpoint
 import functools
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Any, Callable, NamedTuple
 
@@ -263,6 +265,65 @@ def should_stop_early(history: list[dict[str, float]], config: ConfigDict) -> bo
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Resume and preemption.
+
+class Preempted(Exception):
+    """SIGTERM arrived: a checkpoint was saved and the run stopped cleanly; rerunning the command resumes."""
+
+
+def _signal_flag(signum) -> dict:
+    """Records `signum` instead of dying (main thread only); `flag["restore"]()` puts the old handler back."""
+    flag = {"signalled": False, "restore": lambda: None}
+    if threading.current_thread() is not threading.main_thread():
+        return flag
+    previous = signal.getsignal(signum)
+
+    def handler(*_):
+        logging.warning("SIGTERM: saving a checkpoint at the next step boundary, then stopping")
+        flag["signalled"] = True
+
+    signal.signal(signum, handler)
+    flag["restore"] = lambda: signal.signal(signum, previous)
+    return flag
+
+
+def resume(s: Setup) -> tuple[Any, int]:
+    """The state of the newest readable epoch checkpoint (0 = none). An unreadable (corrupted, half-written)
+    latest checkpoint is skipped with a warning and the previous one restored."""
+    problems = []
+    for epoch in sorted(s.mngr.all_steps(), reverse=True):
+        try:
+            state = restore(s, epoch)
+        except Exception as exc:  # orbax raises many kinds for damaged files
+            logging.warning("checkpoint of epoch %d is unreadable (%s: %s); trying the previous one", epoch,
+                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            problems.append(f"epoch {epoch}: {type(exc).__name__}")
+            s.mngr.delete(epoch)
+            continue
+        if problems:
+            logging.warning("resumed from epoch %d instead (skipped %s)", epoch, ", ".join(problems))
+        logging.info("resumed from epoch %d", epoch)
+        return state, epoch
+    if problems:
+        raise errors.Error(f"no readable checkpoint in {s.mngr.directory} ({'; '.join(problems)}): use a new "
+                           "--workdir or the config the run was made with")
+    return s.state, 0
+
+
+def resume_preempted(s: Setup, preemption, state, start_epoch: int):
+    """A mid-epoch checkpoint newer than the last epoch one: (state, step offset in its epoch, partial totals)."""
+    step = preemption.latest_step()
+    if step is None or step <= start_epoch * s.steps_per_epoch:
+        return state, 0, None
+    if step // s.steps_per_epoch != start_epoch:
+        return state, 0, None   # written by a run with another epoch size: ignore it
+    host_state = parallel.unreplicate(state, s.mode)
+    restored = checkpoint.restore_preempted(preemption, step, host_state, s.metrics_cls.empty())
+    logging.info("resumed mid-epoch at step %d", step)
+    return parallel.replicate(restored["state"], s.mode, s.devices), step % s.steps_per_epoch, restored["totals"]
+
+
+# ----------------------------------------------------------------------------------------------------------------
 
 def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> dict[str, Any]:
     """Trains (resuming from the latest checkpoint in `workdir`) and evaluates on the test split."""
@@ -272,12 +333,11 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     writer = metric_writers.create_default_writer(workdir, just_logging=not is_lead)
     num_train = num_examples(splits.train)
     num_val = num_examples(splits.validation)
-    state, history = s.state, []
-    start_epoch = s.mngr.latest_step() or 0
-    if start_epoch:
-        state = restore(s, start_epoch)
-        history = report.read_history(history_path, up_to_epoch=start_epoch)
-        logging.info("resumed from epoch %d in %s", start_epoch, workdir)
+    state, start_epoch = resume(s)
+    history = report.read_history(history_path, up_to_epoch=start_epoch) if start_epoch else []
+    preemption = checkpoint.preemption_manager(workdir)
+    state, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
+    stop = _signal_flag(signal.SIGTERM)
     tty = sys.stdout.isatty()
     chunk = config.get("steps_per_dispatch", 0) or (math.ceil(s.steps_per_epoch / 20) if tty else s.steps_per_epoch)
     train_seconds, steady_seconds, steady_steps = 0.0, 0.0, 0
@@ -287,8 +347,15 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 break
             started = time.perf_counter()
             order = epoch_order(config.seed, epoch, num_train, config.batch_size)
-            totals = None
-            for first in range(0, len(order), chunk):
+            totals, first_step = None, 0
+            if resume_offset and epoch == start_epoch + 1:
+                totals, first_step = resume_totals, resume_offset
+            for first in range(first_step, len(order), chunk):
+                if stop["signalled"] and first > first_step:
+                    step = (epoch - 1) * s.steps_per_epoch + first
+                    checkpoint.save_preempted(preemption, parallel.unreplicate(state, s.mode), totals, step)
+                    raise Preempted(f"preempted (SIGTERM) at step {step} of epoch {epoch}: checkpoint saved; rerun "
+                                    "the same command to resume")
                 state, chunk_totals, step_losses = s.train_fn(
                     state, s.data["train"], parallel.shard_batches(order[first:first + chunk], s.mode, s.devices),
                     s.rng)
@@ -318,9 +385,13 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                                         {k: v for k, v in row.items() if k != "epoch"}), flush=True)
             writer.write_scalars(epoch, {k: v for k, v in row.items() if k != "epoch"})
             if epoch % config.checkpoint.get("every_epochs", 1) == 0 or epoch == config.num_epochs \
-                    or should_stop_early(history, config):
+                    or should_stop_early(history, config) or stop["signalled"]:
                 checkpoint.save(s.mngr, epoch, parallel.unreplicate(state, s.mode),
                                 {k: v for k, v in row.items() if k != "epoch"})
+                checkpoint.clear(preemption)
+            if stop["signalled"] and epoch < config.num_epochs:
+                raise Preempted(f"preempted (SIGTERM) after epoch {epoch}: checkpoint saved; rerun the same "
+                                "command to resume")
         writer.flush()
         s.mngr.wait_until_finished()
         best_at, best_value = best_epoch(history, config.monitor, config.monitor_mode)
@@ -332,8 +403,11 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             writer.write_scalars(len(history), {f"test_{k}": v for k, v in test.items()})
         writer.flush()
     finally:
+        stop["restore"]()
         s.mngr.wait_until_finished()
         s.mngr.close()
+        preemption.wait_until_finished()
+        preemption.close()
         writer.close()
     return {
         "history": history,

@@ -1,0 +1,81 @@
+"""Preemption (a real SIGTERM) and damaged checkpoints: the run saves, stops cleanly and resumes exactly."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from configs import mnist_mlp
+from jaxlab import experiment, predict
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = """
+import sys, tensorflow_datasets as tfds
+sys.path.insert(0, {root!r})
+from tests.test_reliability import config
+from jaxlab import experiment, train
+with tfds.testing.mock_data(num_examples=96):
+    try:
+        experiment.run(config(), {workdir!r})
+        print("FINISHED", flush=True)
+    except train.Preempted as exc:
+        print("PREEMPTED", exc, flush=True)
+"""
+
+
+def config():
+    cfg = mnist_mlp.get_config()
+    cfg.num_epochs, cfg.batch_size, cfg.eval_batch_size = 40, 16, 16
+    cfg.steps_per_dispatch = 1          # a step boundary (signal check) after every step
+    cfg.model.dropout = 0.1
+    return cfg
+
+
+def test_sigterm_saves_and_resume_matches_uninterrupted(mock_tfds, tmp_path):
+    workdir = str(tmp_path / "interrupted")
+    process = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=ROOT, workdir=workdir)], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith("epoch 2/"):
+            time.sleep(0.05)
+            process.send_signal(signal.SIGTERM)
+            break
+    out, _ = process.communicate(timeout=300)
+    lines.extend(out.splitlines())
+    assert process.returncode == 0
+    stopped = [line for line in lines if line.startswith("PREEMPTED")]
+    assert stopped and "checkpoint saved; rerun the same command to resume" in stopped[0], lines[-3:]
+    resumed = experiment.run(config(), workdir)
+    assert resumed["resumed_from_epoch"] >= 2
+    straight = experiment.run(config(), str(tmp_path / "straight"))
+    assert resumed["final"] == straight["final"]
+    assert resumed["test_loss"] == straight["test_loss"]
+
+
+def test_corrupted_latest_checkpoint_falls_back_to_previous(mock_tfds, tiny, tmp_path, caplog):
+    experiment.run(tiny(mnist_mlp.get_config(), num_epochs=2), str(tmp_path))
+    latest = tmp_path / "checkpoints" / "2"
+    for folder, _, files in os.walk(latest):
+        for name in files:
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(b"\x00garbage")
+    summary = experiment.run(tiny(mnist_mlp.get_config(), num_epochs=3), str(tmp_path))
+    assert summary["resumed_from_epoch"] == 1
+    assert "unreadable" in caplog.text
+    assert predict.load(str(tmp_path), which="latest").epoch == 3
+    with open(tmp_path / "history.csv") as f:
+        assert [line.split(",")[0] for line in f.read().split()[1:]] == ["1", "2", "3"]
+
+
+def test_no_readable_checkpoint_is_a_clear_error(mock_tfds, tiny, tmp_path):
+    experiment.run(tiny(mnist_mlp.get_config(), num_epochs=1), str(tmp_path))
+    shutil.rmtree(tmp_path / "checkpoints" / "1")
+    os.makedirs(tmp_path / "checkpoints" / "1")
+    with pytest.raises(Exception):
+        experiment.run(tiny(mnist_mlp.get_config(), num_epochs=2), str(tmp_path))
