@@ -8,7 +8,9 @@ loses its spatial prior.
 Lab: 0.94 (dense) / 0.95 (CNN). The unpermuted references are configs/mnist_dense_bn.py and
 configs/mnist_cnn.py (default).
 
-RESULTS (test accuracy, real data, 2-core CPU, 2026-11-30): see the block filled in below.
+Results (measured 2026-11-30, real MNIST, shared 2-core CPU, TFDS_DATA_DIR=../shared/data/tfds):
+  dense  test accuracy 0.9604 vs 0.9630 unpermuted (configs/mnist_dense_bn.py): −0.26 pt, within the 0.3 pt goal.
+  cnn    NOT measured: the shared CPU was too loaded to finish the 10-epoch CNN runs before the deadline.
 """
 import ml_collections
 
