@@ -2,7 +2,7 @@
 → Dense 1 logit; Adam, binary cross-entropy; 10,000-word vocabulary fitted on the training part only.
 
     TFDS_DATA_DIR=../shared/data/tfds python launch.py --config configs/imdb_bow.py:l2 --workdir runs/imdb_bow_l2
-    TFDS_DATA_DIR=../shared/data/tfds python launch.py --config configs/imdb_bow.py:dropout_l2 --workdir runs/imdb_bow_do
+    TFDS_DATA_DIR=../shared/data/tfds python launch.py --config configs/imdb_bow.py:dropout_l2 --workdir runs/bow_do
     TFDS_DATA_DIR=../shared/data/tfds python launch.py --config configs/imdb_bow.py:bn_l2 --workdir runs/imdb_bow_bn
 
 The counts are never materialised: the first layer (and the counts part of the last) is the sum of the kernel's
@@ -10,7 +10,17 @@ rows over each review's token ids (`jaxlab.models.text.bag_of_words`), equal to 
 Variants: l2 (L2 on every kernel), dropout_l2 (+ dropout after each hidden layer), bn_l2 (+ BatchNorm).
 Lab: 0.87 / 0.85 / 0.82 test. Goal ≥ 0.890.
 
-Results: RESULTS
+Results (2026-11-30, 2-core CPU shared with other jobs, real imdb_reviews: 22,500 train / 2,500 validation /
+25,000 test; restore_best on validation accuracy; early stopping stopped each run after 5 epochs, best epoch 2):
+
+    variant      test accuracy   test ROC AUC   lab
+    l2           0.8835          0.9491         0.87
+    dropout_l2   0.8819          0.9464         0.85
+    bn_l2        0.8660          0.9393         0.82
+
+All three beat the lab, none reaches the 0.890 goal (validation peaked at 0.891-0.894; the test split, other
+movies, sits ~1 point lower). Also tried: l2 with --config.l2=5e-4 --config.data.max_length=800: 0.8822.
+Steady epochs took 0.8-1.5 s for 22,500 reviews; benchmarks/imdb_bow.py compares with Keras.
 """
 import ml_collections
 

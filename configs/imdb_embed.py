@@ -8,7 +8,18 @@ concatenate(flattened embeddings, that) → Dense 1; ~1.9M parameters; goal ≥ 
 BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout → Dense 1; ~172k parameters;
 goal ≥ 0.890; Keras on this machine: 0.840 after 5 epochs).
 
-Results: RESULTS
+Results (2026-11-30, 2-core CPU shared with other jobs, real imdb_reviews: 22,500 train / 2,500 validation /
+25,000 test; restore_best on validation accuracy):
+
+    variant   epochs   test accuracy   test ROC AUC   goal
+    dense     DENSE_RESULT
+    conv      3        0.7782          0.8725         0.890 (not reached: 3 epochs took 15 min on the loaded CPU and
+                                                       validation accuracy was still rising, 0.610 → 0.764 → 0.794)
+
+BatchNorm train/inference gap (the lab's "validation at 0.506 while training accuracy rose"): jaxlab shows it.
+With Keras' momentum 0.99 the conv net's first epoch ended at validation accuracy 0.498; the same run with
+momentum 0.9 (identical weights and training metrics, only the running statistics differ) gave 0.610. The running
+averages lag the fast-moving weights early on, so the config uses ``model.bn_momentum = 0.9``.
 """
 import ml_collections
 
@@ -31,7 +42,7 @@ def base() -> ml_collections.ConfigDict:
     config.optimizer.name = "adam"
     config.optimizer.learning_rate = 1e-3
     config.batch_size = 128
-    config.num_epochs = 6
+    config.num_epochs = 3
     config.restore_best = True           # test the epoch with the best validation accuracy
     config.early_stopping.patience = 2
     return config
@@ -41,6 +52,7 @@ def get_config(variant: str = "conv") -> ml_collections.ConfigDict:
     config = base()
     if variant == "dense":
         config.model.name = "embed_dense"
+        config.num_epochs = 8
         config.model.embed_dim = 32
         config.model.hidden = (100, 10)
         config.model.dropout = 0.5
@@ -50,7 +62,7 @@ def get_config(variant: str = "conv") -> ml_collections.ConfigDict:
         config.model.filters = (16, 64)
         config.model.kernel_size = 3
         config.model.dropout = 0.5
-        config.model.bn_momentum = 0.99
+        config.model.bn_momentum = 0.9   # Keras (0.99) left validation at chance for epochs
     else:
         raise ValueError(f"unknown variant {variant!r}: {', '.join(VARIANTS)}")
     return config
