@@ -40,10 +40,16 @@ def _mesh(devices):
     return Mesh(np.asarray(devices), ("data",))
 
 
+def _pmap_sharding(devices) -> NamedSharding:
+    """Per-device placement exactly as pmap returns its outputs (a mesh axis named after the pmap axis), so
+    values fed back into a pmapped function never trigger a second compilation."""
+    return NamedSharding(Mesh(np.asarray(devices), (AXIS_NAME,)), P(AXIS_NAME))
+
+
 def replicate(tree: Any, mode: str, devices: Sequence[jax.Device]) -> Any:
     """Host (or single-device) values → the same value on every device."""
     if mode == "pmap":
-        sharding = NamedSharding(_mesh(devices), P("data"))
+        sharding = _pmap_sharding(devices)
         return jax.tree.map(
             lambda x: jax.device_put(np.broadcast_to(np.asarray(x), (len(devices),) + np.shape(x)), sharding), tree)
     return jax.device_put(tree, NamedSharding(_mesh(devices), P()))
@@ -62,7 +68,7 @@ def shard_batches(indices: np.ndarray, mode: str, devices: Sequence[jax.Device])
         steps, batch = indices.shape[:2]
         per_device = indices.reshape((steps, len(devices), batch // len(devices)) + indices.shape[2:])
         per_device = np.moveaxis(per_device, 1, 0)
-        return jax.device_put(per_device, NamedSharding(_mesh(devices), P("data")))
+        return jax.device_put(per_device, _pmap_sharding(devices))
     return jax.device_put(indices, NamedSharding(_mesh(devices), P(None, "data")))
 
 
