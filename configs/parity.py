@@ -7,13 +7,28 @@ two_layer = N → N tanh → 1 (the `mlp` model; the hidden width follows --conf
 unit, then concatenate(input, hidden) → 1. Same recipe and choices as configs/xor.py (full batch of 2^N patterns,
 `num_devices` = 1, MSE against ±1 or BCE, gradient descent with momentum / sgd / adam); more epochs.
 
-RESULTS (measured 2026-11-30, 2-core CPU): see RESULTS below.
+RESULTS (measured 2026-11-30, 2-core CPU; 100 seeds each = seeds 0…99 as one vmapped program, default recipe
+(momentum 0.9, lr 0.1, MSE against ±1, ±1 inputs), 2000 epochs, jit mode): solved rate / median epochs to solve
+(over the seeds that reached 100% accuracy) / mean final accuracy, by N:
+
+    N   two_layer (N-N-1)         concat (N-1, concat → 1)
+    2   90% / 20 / 0.950          100% / 17 / 1.000
+    3   100% / 16 / 1.000         100% / 15 / 1.000
+    4   51% / 206.5 / 0.954       0% / — / 0.883
+    5   71% / 100.5 / 0.968       0% / — / 0.922
+    6   32% / 921.5 / 0.973       0% / — / 0.526
+    7   44% / 392 / 0.987         0% / — / 0.545
+    8   1% / 669 / 0.783          0% / — / 0.505
+    9   6% / 869 / 0.966          0% / — / 0.514
+    10  0% / — / 0.557            0% / — / 0.500
+
+concat (one hidden unit) stops solving parity at N = 4; two_layer solves a falling share of seeds up to N = 9 and
+none at N = 10 within 2000 epochs. Wall time per 100-seed run: 27–80 s (load average ≈ 11 on the shared CPU).
+More epochs or another recipe were not measured.
 """
 import ml_collections
 
 from configs import xor
-
-RESULTS = """filled in below from measured runs"""
 
 
 def get_config(variant: str = "two_layer") -> ml_collections.ConfigDict:

@@ -2,25 +2,31 @@
 
     python launch.py --config configs/xor.py:two_layer --workdir /tmp/runs/xor_two_layer
     python launch.py --config configs/xor.py:concat --workdir /tmp/runs/xor_concat
-    python launch.py --config configs/xor.py:concat --config.loss=binary_mse --config.optimizer.name=sgd \\
-        --config.optimizer.learning_rate=0.5 --workdir /tmp/runs/xor_concat_mse_gd
+    python launch.py --config configs/xor.py:concat --config.loss=sigmoid_binary_cross_entropy \\
+        --config.optimizer.name=adam --config.optimizer.learning_rate=0.05 --workdir /tmp/runs/xor_concat_bce_adam
 
 Variants: two_layer (2 → 2 tanh → 1, the `mlp` model) and concat (2 → 1 tanh unit, then concatenate(input, hidden)
 → 1, the `concat` model). Choices: --config.data.encoding=01|pm1 (input bits), --config.loss=
 sigmoid_binary_cross_entropy (BCE on the logit) | binary_mse (MSE against ±1 targets; the output's sign classifies),
---config.optimizer.name=sgd (full-batch gradient descent) | adam. Full batch: batch = eval batch = the 4 patterns,
+--config.optimizer.name=momentum (default) | sgd (plain full-batch gradient descent) | adam. Full batch: batch = eval batch = the 4 patterns,
 so `num_devices` = 1 (4 rows do not split over 8 devices). Train = validation = test = all patterns; "solved" = every
 pattern classified correctly after the last epoch. --config.num_seeds=1 trains a single ordinary run.
 
-RESULTS (measured 2026-11-30, 2-core CPU): see RESULTS below.
+RESULTS (measured 2026-11-30, 2-core CPU, 100 seeds = seeds 0…99, default recipe, jit mode, 1000 epochs):
+    two_layer: 90% of seeds solved, median 20 epochs to solve (mean final accuracy 0.95: the unsolved 10% end at 2 of 4
+               patterns, a local minimum of the 2-2-1 net) — the issue's goal of ≥ 95% is NOT reached for this architecture.
+    concat:    100% solved, median 17 epochs to solve.
+  Each 100-seed run took ≈ 16 s wall (one vmapped program; benchmarks/README.md: 138× faster than 100 sequential
+  runs). Other two_layer recipes measured the same way (solved rate over 100 seeds): Adam 0.05 + BCE 54% (0/1
+  inputs 47%), Adam 0.01 + BCE 3000 epochs 60%, Adam 0.05 + MSE 75% (0/1 inputs 70%), Adam 0.1 + MSE with a tanh
+  output 66%, GD 0.5 + BCE 3000 epochs 73%, momentum 0.9 lr 0.05 + MSE 88%, momentum 0.9 lr 0.1 + BCE 76%;
+  concat with Adam 0.05 + BCE: 100% (median 17.5 epochs).
 """
 import ml_collections
 
 from configs.common import default_config
 
 VARIANTS = ("two_layer", "concat")
-
-RESULTS = """filled in below from measured runs"""
 
 
 def base(num_bits: int) -> ml_collections.ConfigDict:
