@@ -22,6 +22,7 @@ def default_config() -> ml_collections.ConfigDict:
     config.monitor = "val_accuracy"   # drives the best checkpoint, early stopping and reduce-on-plateau
     config.monitor_mode = "max"
     config.restore_best = False       # evaluate the test split with the best checkpoint instead of the last
+    config.num_seeds = 1              # K > 1: K seeds (seed, seed+1, …) trained at once by jaxlab/seeds.py
     config.divergence_factor = 20.0   # stop when a step's loss exceeds this × the first step's (0 = NaN/inf only)
 
     config.data = ml_collections.ConfigDict()

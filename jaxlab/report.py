@@ -37,7 +37,7 @@ def read_history(path: str, up_to_epoch: int | None = None) -> list[dict[str, fl
     if not os.path.exists(path):
         return []
     with open(path, newline="") as f:
-        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
     return [row for row in rows if up_to_epoch is None or row["epoch"] <= up_to_epoch]
 
 
@@ -53,6 +53,20 @@ def write_history(path: str, history: Sequence[dict[str, float]]) -> None:
         for row in history:
             writer.writerow({k: (int(v) if k == "epoch" else repr(float(v))) for k, v in row.items()})
     os.replace(tmp, path)
+
+
+def append_history(path: str, history: Sequence[dict[str, float]]) -> None:
+    """Appends the newest row when the file already holds exactly the earlier rows' columns (one short write per
+    epoch); otherwise rewrites the whole file."""
+    row = history[-1]
+    if len(history) > 1 and os.path.exists(path):
+        with open(path) as f:
+            header = f.readline().strip().split(",")
+        if header == list(row):
+            with open(path, "a", newline="") as f:
+                csv.writer(f).writerow([int(v) if k == "epoch" else repr(float(v)) for k, v in row.items()])
+            return
+    write_history(path, history)
 
 
 def write_json(path: str, payload: dict[str, Any]) -> None:

@@ -335,6 +335,8 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     num_val = num_examples(splits.validation)
     state, start_epoch = resume(s)
     history = report.read_history(history_path, up_to_epoch=start_epoch) if start_epoch else []
+    if history and is_lead:
+        report.write_history(history_path, history)  # drop rows past the checkpoint we resume from
     preemption = checkpoint.preemption_manager(workdir)
     state, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
     stop = _signal_flag(signal.SIGTERM)
@@ -380,7 +382,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 row["lr_scale"] = float(parallel.unreplicate(state.plateau.scale, s.mode))
             history.append(row)
             if is_lead:
-                report.write_history(history_path, history)
+                report.append_history(history_path, history)
                 print(report.epoch_line(epoch, config.num_epochs, seconds,
                                         {k: v for k, v in row.items() if k != "epoch"}), flush=True)
             writer.write_scalars(epoch, {k: v for k, v in row.items() if k != "epoch"})
