@@ -7,7 +7,8 @@ the lab's had ~12.5k). Per-pixel binary cross-entropy (`reconstruction_bce`), Ad
 plots/reconstructions.png (noisy / denoised / clean rows of test images). Goal: validation BCE ≤ 0.084 (keras-io
 anchor 0.0839).
 
-RESULTS (validation BCE, real data, 2-core CPU, 2026-11-30): see the block filled in below.
+Result: NOT measured (2026-11-30): the shared 2-core CPU was saturated (load 10–14) and the run did not fit before
+the deadline; the ≤ 0.084 goal is unverified.
 """
 import ml_collections
 
