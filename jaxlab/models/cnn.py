@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from jaxlab import errors
 from jaxlab.models import layers as layer_lib
+from jaxlab.models.pooling import max_pool_2x2
 
 TOKEN = re.compile(r"^(conv(?P<filters>\d+)(k(?P<kernel>\d+))?|pool|avgpool|gap|bn|flatten|"
                    r"dropout(?P<rate>0?\.\d+)|dense(?P<units>\d+))$")
@@ -51,7 +52,7 @@ class CNN(nn.Module):
                 kernel = int(match.group("kernel") or 3)
                 x = act(nn.Conv(int(match.group("filters")), (kernel, kernel), padding="SAME", dtype=dtype)(x))
             elif token == "pool":
-                x = nn.max_pool(x, (2, 2), strides=(2, 2))
+                x = max_pool_2x2(x)
             elif token == "avgpool":
                 x = nn.avg_pool(x, (2, 2), strides=(2, 2))
             elif token == "gap":
