@@ -55,10 +55,17 @@ def replicate(tree: Any, mode: str, devices: Sequence[jax.Device]) -> Any:
     return jax.device_put(tree, NamedSharding(_mesh(devices), P()))
 
 
+def _first_replica(x):
+    """One replica of a pmap value, copied from a local device's shard (no computation is launched)."""
+    if isinstance(x, jax.Array):
+        return np.asarray(x.addressable_shards[0].data)[0]
+    return np.asarray(x)[0]
+
+
 def unreplicate(tree: Any, mode: str) -> Any:
     """Replicated device values → host numpy values (one copy)."""
     if mode == "pmap":
-        tree = jax.tree.map(lambda x: x[0], tree)
+        return jax.tree.map(_first_replica, tree)
     return jax.device_get(tree)
 
 
