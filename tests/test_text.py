@@ -1,5 +1,6 @@
 """IMDB text: every imdb_bow / imdb_embed variant end to end under mock tfds data; the vocabulary is fitted on the
-training part only; OOV and padding ids; the ids-sum bag-of-words layer equals the dense counts formulation."""
+training part only; OOV and padding ids; the ids-sum bag-of-words layer equals the dense counts formulation, for raw,
+binary and log1p counts."""
 import json
 import os
 
@@ -10,7 +11,7 @@ import pytest
 from ml_collections import ConfigDict
 
 from configs import imdb_bow, imdb_embed
-from jaxlab import experiment, predict
+from jaxlab import errors, experiment, predict
 from jaxlab.data import imdb
 from jaxlab.models import text
 
@@ -64,36 +65,39 @@ def test_oov_and_padding_ids():
     assert ids.tolist() == [[2, 3, 2, 1, 3, 0], [2, 2, 2, 2, 2, 2]]      # case, punctuation, <br />, OOV, padding
 
 
-def _brute_force_counts(ids, vocab_size):
+def _brute_force_counts(ids, vocab_size, encoding="raw"):
     counts = np.zeros((len(ids), vocab_size), np.float64)
     for row, review in enumerate(ids):
         for token in review:
             if token != imdb.PAD_ID:
                 counts[row, token] += 1
-    return counts
+    return {"raw": counts, "binary": (counts > 0).astype(np.float64), "log1p": np.log1p(counts)}[encoding]
 
 
-def test_bag_of_words_equals_dense_counts():
+@pytest.mark.parametrize("encoding", text.COUNTS)
+def test_bag_of_words_equals_dense_counts(encoding):
     vocab_size, features = 40, 7
     ids = np.array([[5, 5, 5, 1, 1, 9, 0, 0],        # repeated words, OOV twice, padding
                     [1, 2, 3, 4, 5, 6, 7, 39],       # no padding
                     [0, 0, 0, 0, 0, 0, 0, 0],        # empty review
                     [39, 0, 39, 0, 7, 7, 7, 7]], np.int32)
     table = np.random.default_rng(0).normal(size=(vocab_size, features)).astype(np.float32)
-    counts = _brute_force_counts(ids, vocab_size)
-    np.testing.assert_allclose(text.word_counts(jnp.asarray(ids), vocab_size), counts)
-    np.testing.assert_allclose(text.bag_of_words(jnp.asarray(table), jnp.asarray(ids)), counts @ table, atol=1e-5)
+    counts = _brute_force_counts(ids, vocab_size, encoding)
+    np.testing.assert_allclose(text.word_counts(jnp.asarray(ids), vocab_size, encoding), counts, rtol=1e-6)
+    bag = text.bag_of_words(jnp.asarray(table), jnp.asarray(ids), encoding)
+    np.testing.assert_allclose(bag, counts @ table, atol=1e-5)
     upstream = np.random.default_rng(1).normal(size=(len(ids), features)).astype(np.float32)
-    grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(ids)) * upstream))(jnp.asarray(table))
+    grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(ids), encoding) * upstream))(jnp.asarray(table))
     np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-5)
 
 
-@pytest.mark.parametrize("batch_norm,dropout", [(False, 0.0), (True, 0.0), (False, 0.5)])
-def test_bow_net_same_as_dense_formulation(batch_norm, dropout):
+@pytest.mark.parametrize("batch_norm,dropout,encoding", [(False, 0.0, "raw"), (True, 0.0, "raw"), (False, 0.5, "raw"),
+                                                         (False, 0.5, "binary"), (True, 0.0, "log1p")])
+def test_bow_net_same_as_dense_formulation(batch_norm, dropout, encoding):
     """The whole net (both bag layers) and its gradients: ids-sum == counts @ W, to 1e-5."""
     ids = jnp.asarray(np.random.default_rng(2).integers(0, 60, size=(16, 30)).astype(np.int32))
     labels = jnp.asarray(np.arange(16) % 2, jnp.float32)
-    models = {bag: text.BowConcat(1, vocab_size=60, batch_norm=batch_norm, dropout=dropout, bag=bag)
+    models = {bag: text.BowConcat(1, vocab_size=60, batch_norm=batch_norm, dropout=dropout, bag=bag, counts=encoding)
               for bag in text.BAGS}
     variables = models["scan"].init(jax.random.PRNGKey(0), ids, train=False)
 
@@ -115,3 +119,9 @@ def test_parameter_counts_match_the_lab_models():
         params = model.init(jax.random.PRNGKey(0), ids, train=False)["params"]
         count[name] = sum(np.size(x) for x in jax.tree.leaves(params))
     assert 1_900_000 < count["dense"] < 1_950_000 and 170_000 < count["conv"] < 175_000
+
+
+def test_unknown_counts_encoding_is_an_error():
+    ids = jnp.ones((2, 5), jnp.int32)
+    with pytest.raises(errors.Error, match="counts"):
+        text.BowConcat(1, vocab_size=10, counts="tfidf").init(jax.random.PRNGKey(0), ids, train=False)

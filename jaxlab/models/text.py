@@ -5,6 +5,9 @@
   scans over token positions, adding one gathered row per review per position (~100× fewer FLOPs than the dense
   [batch, 10,000] @ [10,000, 100] product, and faster on CPU than one big gather). `bag="dense"` builds the counts on
   device and multiplies, the Keras formulation (same numbers; kept for tests and benchmarks).
+  `counts` picks the input encoding: "raw" word counts (the lab's), "binary" presence (1 per distinct word) or
+  "log1p" (log(1 + count)). The ids-sum keeps working: each review's ids are sorted, every distinct id keeps one
+  position weighted by its transformed count, the repeats get weight 0 (`position_weights`).
 * `EmbedDense`: Embedding(10k, 32) → Flatten → Dense 100 → Dropout → Dense 10 → Dropout → concatenate(flattened
   embeddings, that) → Dense 1 (~1.9M parameters).
 * `EmbedConv`: Embedding(10k, 16) → BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout →
@@ -19,49 +22,85 @@ import jax.numpy as jnp
 from jaxlab import errors
 
 BAGS = ("scan", "dense")
+COUNTS = ("raw", "binary", "log1p")
 
 
-def _scan_bag(table, ids):
-    def body(total, position_ids):
-        return total + table[position_ids] * (position_ids > 0)[:, None].astype(table.dtype), None
+def _scan_bag(table, ids, weights):
+    def body(total, position):
+        position_ids, position_weights = position
+        return total + table[position_ids] * position_weights[:, None].astype(table.dtype), None
 
-    return jax.lax.scan(body, jnp.zeros((ids.shape[0], table.shape[1]), table.dtype), ids.T)[0]
+    return jax.lax.scan(body, jnp.zeros((ids.shape[0], table.shape[1]), table.dtype), (ids.T, weights.T))[0]
 
 
 @jax.custom_vjp
-def bag_of_words(table: jax.Array, ids: jax.Array) -> jax.Array:
-    """Σ over each row's non-padding ids of `table[id]`: [batch, length] ids → [batch, features] (= counts @ table)."""
-    return _scan_bag(table, ids)
+def weighted_bag(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
+    """Σ over positions p of `weights[:, p] * table[ids[:, p]]`: [batch, length] ids and weights → [batch, features].
+    Differentiable in `table` only (the weights come from the ids)."""
+    return _scan_bag(table, ids, weights)
 
 
-def _bag_forward(table, ids):
-    return _scan_bag(table, ids), (ids, jnp.zeros_like(table))
+def _bag_forward(table, ids, weights):
+    return _scan_bag(table, ids, weights), (ids, weights, jnp.zeros_like(table))
 
 
 def _bag_backward(residuals, grad):
-    ids, zeros = residuals
+    ids, weights, zeros = residuals
 
-    def body(grad_table, position_ids):  # d table[id] += grad of each review holding `id` at this position
-        return grad_table.at[position_ids].add(grad * (position_ids > 0)[:, None].astype(grad.dtype)), None
+    def body(grad_table, position):  # d table[id] += weight × grad of each review holding `id` at this position
+        position_ids, position_weights = position
+        return grad_table.at[position_ids].add(grad * position_weights[:, None].astype(grad.dtype)), None
 
-    return jax.lax.scan(body, zeros, ids.T)[0], None
-
-
-bag_of_words.defvjp(_bag_forward, _bag_backward)
+    return jax.lax.scan(body, zeros, (ids.T, weights.T))[0], None, jnp.zeros_like(weights)
 
 
-def word_counts(ids: jax.Array, vocab_size: int) -> jax.Array:
-    """Dense [batch, vocab_size] float32 counts of each id (padding not counted): the Keras-style input."""
+weighted_bag.defvjp(_bag_forward, _bag_backward)
+
+
+def _check_counts(counts: str):
+    if counts not in COUNTS:
+        raise errors.Error(f"unknown counts {counts!r}: choose one of {', '.join(COUNTS)} (--config.model.counts=...)")
+
+
+def position_weights(ids: jax.Array, counts: str = "raw") -> tuple[jax.Array, jax.Array]:
+    """(ids', weights) with Σ_p weights[:, p] · onehot(ids'[:, p]) = the `counts` encoding of each review's words.
+
+    raw: the ids themselves, weight 1 (0 for padding). binary / log1p: the ids sorted per review; the first position
+    of each distinct id weighs 1 / log(1 + its count), its repeats and padding 0."""
+    _check_counts(counts)
+    if counts == "raw":
+        return ids, (ids > 0).astype(jnp.float32)
+    ids = jnp.sort(ids, axis=1)
+    first = jnp.concatenate([jnp.ones_like(ids[:, :1], bool), ids[:, 1:] != ids[:, :-1]], axis=1) & (ids > 0)
+    if counts == "binary":
+        return ids, first.astype(jnp.float32)
+    occurrences = jax.vmap(lambda row: jnp.searchsorted(row, row, side="right") - jnp.searchsorted(row, row))(ids)
+    return ids, jnp.where(first, jnp.log1p(occurrences.astype(jnp.float32)), 0.0)
+
+
+def bag_of_words(table: jax.Array, ids: jax.Array, counts: str = "raw") -> jax.Array:
+    """Σ over each row's non-padding ids of `table[id]`, i.e. encoded counts @ table: [batch, length] ids →
+    [batch, features]; `counts` = raw | binary | log1p (see `position_weights`)."""
+    ids, weights = position_weights(ids, counts)
+    return weighted_bag(table, ids, weights)
+
+
+def word_counts(ids: jax.Array, vocab_size: int, counts: str = "raw") -> jax.Array:
+    """Dense [batch, vocab_size] float32 counts of each id (padding not counted), encoded as `counts` says: the
+    Keras-style input."""
+    _check_counts(counts)
     rows = jnp.arange(ids.shape[0])[:, None]
-    return jnp.zeros((ids.shape[0], vocab_size), jnp.float32).at[rows, ids].add((ids > 0).astype(jnp.float32))
+    dense = jnp.zeros((ids.shape[0], vocab_size), jnp.float32).at[rows, ids].add((ids > 0).astype(jnp.float32))
+    return {"raw": dense, "binary": (dense > 0).astype(jnp.float32), "log1p": jnp.log1p(dense)}[counts]
 
 
 class BagDense(nn.Module):
-    """Dense layer on the word counts of `ids`, computed from the ids (`bag="scan"`) or dense counts."""
+    """Dense layer on the (encoded) word counts of `ids`, computed from the ids (`bag="scan"`) or dense counts."""
     features: int
     vocab_size: int
     bag: str = "scan"
     use_bias: bool = True
+    counts: str = "raw"
 
     @nn.compact
     def __call__(self, ids):
@@ -69,9 +108,9 @@ class BagDense(nn.Module):
             raise errors.Error(f"unknown bag {self.bag!r}: choose one of {', '.join(BAGS)} (--config.model.bag=...)")
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.vocab_size, self.features))
         if self.bag == "dense":
-            y = word_counts(ids, self.vocab_size) @ kernel
+            y = word_counts(ids, self.vocab_size, self.counts) @ kernel
         else:
-            y = bag_of_words(kernel, ids)
+            y = bag_of_words(kernel, ids, self.counts)
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,))
         return y
@@ -90,6 +129,7 @@ class BowConcat(nn.Module):
     dropout: float = 0.0        # after each hidden layer
     batch_norm: bool = False    # Dense → BatchNorm → relu
     bag: str = "scan"           # scan (ids, fast) | dense (counts @ W, the Keras formulation)
+    counts: str = "raw"         # input encoding: raw counts | binary (presence) | log1p (log(1 + count))
     axis_name: str | None = None
 
     @nn.compact
@@ -97,7 +137,10 @@ class BowConcat(nn.Module):
         ids = _check_ids(ids, self.vocab_size)
         x = None
         for index, units in enumerate(self.hidden):
-            x = BagDense(units, self.vocab_size, self.bag)(ids) if index == 0 else nn.Dense(units)(x)
+            if index == 0:
+                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts)(ids)
+            else:
+                x = nn.Dense(units)(x)
             if self.batch_norm:
                 x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
                                  axis_name=self.axis_name)(x)
@@ -105,7 +148,7 @@ class BowConcat(nn.Module):
             if self.dropout:
                 x = nn.Dropout(self.dropout, deterministic=not train)(x)
         # Dense over concatenate(counts, x): its kernel split into the counts rows (a bag) and the x rows.
-        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False)(ids)
+        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False, counts=self.counts)(ids)
         return logits + nn.Dense(self.num_outputs)(x) if x is not None else logits
 
 
