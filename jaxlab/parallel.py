@@ -58,8 +58,8 @@ def replicate(tree: Any, mode: str, devices: Sequence[jax.Device]) -> Any:
 def _first_replica(x):
     """One replica of a pmap value, copied from a local device's shard (no computation is launched)."""
     if isinstance(x, jax.Array):
-        return np.asarray(x.addressable_shards[0].data)[0]
-    return np.asarray(x)[0]
+        return np.asarray(x.addressable_shards[0].data)[0, ...]  # [0, ...] keeps 0-d values arrays
+    return np.asarray(x)[0, ...]
 
 
 def unreplicate(tree: Any, mode: str) -> Any:

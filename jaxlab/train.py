@@ -288,25 +288,34 @@ def _signal_flag(signum) -> dict:
 
 
 def resume(s: Setup) -> tuple[Any, int]:
-    """The state of the newest readable epoch checkpoint (0 = none). An unreadable (corrupted, half-written)
-    latest checkpoint is skipped with a warning and the previous one restored."""
-    problems = []
+    """The state of the newest readable epoch checkpoint (0 = none).
+
+    A latest checkpoint that cannot be read (damaged or half-written) while an older one can is moved aside to
+    `checkpoints_unreadable/` with a warning and the older one is restored. When none can be read (e.g. the config
+    changed the model), nothing is touched and the run stops with one clear error.
+    """
+    failures = []
     for epoch in sorted(s.mngr.all_steps(), reverse=True):
         try:
             state = restore(s, epoch)
         except Exception as exc:  # orbax raises many kinds for damaged files
-            logging.warning("checkpoint of epoch %d is unreadable (%s: %s); trying the previous one", epoch,
-                            type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-            problems.append(f"epoch {epoch}: {type(exc).__name__}")
-            s.mngr.delete(epoch)
+            failures.append((epoch, exc))
             continue
-        if problems:
-            logging.warning("resumed from epoch %d instead (skipped %s)", epoch, ", ".join(problems))
+        for bad_epoch, exc in failures:
+            aside = os.path.join(os.path.dirname(str(s.mngr.directory)), "checkpoints_unreadable", str(bad_epoch))
+            os.makedirs(os.path.dirname(aside), exist_ok=True)
+            os.replace(os.path.join(str(s.mngr.directory), str(bad_epoch)), aside)
+            s.mngr.reload()
+            logging.warning("checkpoint of epoch %d is unreadable (%s); moved it to %s and resumed from epoch %d",
+                            bad_epoch, type(exc).__name__, aside, epoch)
         logging.info("resumed from epoch %d", epoch)
         return state, epoch
-    if problems:
-        raise errors.Error(f"no readable checkpoint in {s.mngr.directory} ({'; '.join(problems)}): use a new "
-                           "--workdir or the config the run was made with")
+    if failures:
+        epoch, exc = failures[0]
+        if isinstance(exc, errors.Error):
+            raise exc
+        raise errors.Error(f"no readable checkpoint in {s.mngr.directory} (epoch {epoch}: {type(exc).__name__}): "
+                           "use a new --workdir or the config the run was made with") from exc
     return s.state, 0
 
 

@@ -68,6 +68,7 @@ def test_corrupted_latest_checkpoint_falls_back_to_previous(mock_tfds, tiny, tmp
     summary = experiment.run(tiny(mnist_mlp.get_config(), num_epochs=3), str(tmp_path))
     assert summary["resumed_from_epoch"] == 1
     assert "unreadable" in caplog.text
+    assert os.path.isdir(tmp_path / "checkpoints_unreadable" / "2")  # moved aside, not deleted
     assert predict.load(str(tmp_path), which="latest").epoch == 3
     with open(tmp_path / "history.csv") as f:
         assert [line.split(",")[0] for line in f.read().split()[1:]] == ["1", "2", "3"]
