@@ -39,6 +39,7 @@ def jaxlab_epoch_seconds(ids, labels, bag: str, epochs: int, batch_size: int) ->
     whole epoch as one `lax.scan`, as `train.fit` runs it; the first two epochs are excluded: compilation)."""
     config = imdb_bow.get_config("l2")
     config.batch_size, config.model.bag, config.data.validation_split = batch_size, bag, 0.0
+    config.model.counts, config.optimizer.learning_rate = "raw", 1e-3  # the lab's net, as Keras runs it below
     info = {"num_classes": 2, "num_outputs": 1, "task": "binary", "input_shape": [ids.shape[1]]}
     splits = Splits({"inputs": ids, "label": labels}, None, None, info)
     seconds = []
