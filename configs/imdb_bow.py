@@ -43,7 +43,7 @@ Encoding sweep (test accuracy / AUC; overrides on top of the variant's config at
                 bn_l2 --config.num_epochs=15: 0.8662 / 0.9414 (14 epochs, best 11).
 The dropout_l2 row was rerun with the committed config (no overrides): the same epochs and 0.8908 test.
 
-Steady epochs took 0.8-1.5 s for 22,500 reviews at max_length 500 (raw counts) and 2-3.5 s at 1000 (log1p) on the
+Steady epochs took 0.8-1.5 s for 22,500 reviews at max_length 500 (raw counts) and 1.4-4.5 s at 1000 (log1p) on the
 loaded CPU; benchmarks/imdb_bow.py compares with Keras (raw counts, its own max_length).
 """
 import ml_collections
