@@ -1,6 +1,6 @@
 """k-fold cross-validation: `config.data.num_folds` runs, fold k in ``workdir/fold_k`` (each an ordinary run that
-resumes), then per-fold and mean ± std test metrics in ``workdir/summary.json`` and the mean validation curve ± std
-per epoch in ``workdir/plots/kfold.png``.
+resumes), then per-fold and mean ± std test metrics in ``workdir/summary.json`` and the mean train and validation
+curves ± std per epoch in ``workdir/plots/kfold.png``.
 
 The data source splits the rows into k (stratified) folds from the seed; fold k validates on part k and trains on
 the others, with statistics fitted on those training rows only. With ``test_split`` 0 the held-out part is also
@@ -36,26 +36,6 @@ def curve(histories: list[list[dict[str, float]]], metric: str) -> dict[str, lis
     return {"epoch": list(range(1, epochs + 1)), "mean": values.mean(0).tolist(), "std": values.std(0).tolist()}
 
 
-def plot(curves: dict[str, dict[str, list[float]]], path: str, num_folds: int) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(curves), figsize=(5 * len(curves), 4), squeeze=False)
-    for ax, (name, values) in zip(axes[0], curves.items()):
-        mean, std = np.asarray(values["mean"]), np.asarray(values["std"])
-        ax.plot(values["epoch"], mean, label=f"mean of {num_folds} folds")
-        ax.fill_between(values["epoch"], mean - std, mean + std, alpha=0.3, label="± std")
-        ax.set_xlabel("epoch")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
 def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     from jaxlab import experiment  # experiment dispatches here
     num_folds = config.data.num_folds
@@ -80,7 +60,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     if jax.process_index() == 0:
         report.write_json(os.path.join(workdir, "summary.json"), result)
         if curves:
-            plot(curves, os.path.join(workdir, "plots", "kfold.png"), num_folds)
+            report.plot_mean_std(histories, os.path.join(workdir, "plots", "kfold.png"), f"{num_folds} folds")
         print(f"{num_folds}-fold: " + " - ".join(
             f"{key} {result[key + '_mean']:.4f} ± {result[key + '_std']:.4f}" for key in metrics), flush=True)
     return result

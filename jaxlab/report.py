@@ -109,6 +109,36 @@ def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
     plt.close(fig)
 
 
+def plot_mean_std(histories, path: str, over: str) -> None:
+    """Mean over runs (`over`, e.g. "10 folds") per epoch with a ± std band, one panel per metric, train and validation."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = min(len(h) for h in histories)
+    if not epochs:
+        return
+    names = [n for n in histories[0][0] if n != "epoch" and not n.startswith("val_")]
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    x = np.asarray([row["epoch"] for row in histories[0][:epochs]])
+    for ax, name in zip(axes[0], names):
+        for key, label in ((name, "train"), (f"val_{name}", "validation")):
+            if key not in histories[0][0]:
+                continue
+            values = np.asarray([[row[key] for row in h[:epochs]] for h in histories], np.float64)
+            mean, std = values.mean(0), values.std(0)
+            ax.plot(x, mean, label=f"{label} {name} (mean of {over})")
+            ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{name}: mean ± std over {over}")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 # Analyses of the test split, by name (`config.analyses`): each takes the model's outputs for every test example,
 # the test split, the data info and the workdir, writes its plots and returns extra metrics for summary.json.
 ANALYSES: dict[str, Any] = {

@@ -25,7 +25,6 @@ Each trial runs `experiment.run_once` on a copy of the config with the sampled o
 ``best.json`` (parameters, a ready ``--config.…`` override line); with ``retrain`` the best parameters train once
 more in ``WORKDIR/best`` and the test metrics of that run are reported.
 """
-import json
 import os
 import shlex
 from typing import Any

@@ -83,7 +83,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
         report.write_json(os.path.join(workdir, "summary.json"), summary)
         report.write_history(os.path.join(workdir, "history.csv"), summary.pop("mean_history"))
         write_seed_histories(os.path.join(workdir, "seeds_history.csv"), seeds, histories)
-        plot_mean_curves(histories, os.path.join(workdir, "plots", "curves.png"), num_seeds)
+        report.plot_mean_std(histories, os.path.join(workdir, "plots", "curves.png"), f"{num_seeds} seeds")
         print(f"{num_seeds} seeds ({how}): " + report.format_metrics(
             {k: v for k, v in summary["mean"].items()}), flush=True)
     else:
@@ -316,33 +316,3 @@ def read_seed_histories(path: str, seeds, up_to_epoch: int) -> list[list[dict[st
         if seed in by_seed:
             by_seed[seed].append(row)
     return [by_seed[seed] for seed in seeds]
-
-
-def plot_mean_curves(histories, path: str, num_seeds: int) -> None:
-    """Mean over seeds per epoch with a ± std band, one panel per metric, train and validation."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = min(len(h) for h in histories)
-    if not epochs:
-        return
-    names = [n for n in histories[0][0] if n != "epoch" and not n.startswith("val_")]
-    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
-    x = np.asarray([row["epoch"] for row in histories[0][:epochs]])
-    for ax, name in zip(axes[0], names):
-        for key, label in ((name, "train"), (f"val_{name}", "validation")):
-            if key not in histories[0][0]:
-                continue
-            values = np.asarray([[row[key] for row in h[:epochs]] for h in histories], np.float64)
-            mean, std = values.mean(0), values.std(0)
-            ax.plot(x, mean, label=f"{label} {name} (mean of {num_seeds})")
-            ax.fill_between(x, mean - std, mean + std, alpha=0.25)
-        ax.set_xlabel("epoch")
-        ax.set_title(f"{name}: mean ± std over seeds")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

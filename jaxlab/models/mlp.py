@@ -1,4 +1,6 @@
-"""A multilayer perceptron: Flatten → (Dropout) → [Dense → (BatchNorm) → activation → (Dropout)] × N → Dense(num_outputs)."""
+"""A multilayer perceptron:
+Flatten → (Dropout) → [Dense → (BatchNorm) → activation → (Dropout)] × N → Dense(num_outputs).
+"""
 from typing import Sequence
 
 import flax.linen as nn
