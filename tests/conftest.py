@@ -30,6 +30,11 @@ def shrink(config, **overrides):
     config.num_epochs = 1
     config.batch_size = 16
     config.eval_batch_size = 16
+    return apply_overrides(config, overrides)
+
+
+def apply_overrides(config, overrides):
+    """Sets dotted keys (``{"model.hidden": (8,)}``) on a config, like ``--config.model.hidden`` would."""
     for key, value in overrides.items():
         target = config
         *parents, leaf = key.split(".")

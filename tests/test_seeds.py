@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import apply_overrides
 from ml_collections import ConfigDict
 
 from configs import parity, xor
@@ -32,13 +33,7 @@ def small(config, **overrides):
     config.num_epochs = 6
     config.epochs_per_dispatch = 4
     config.checkpoint.every_epochs = 3
-    for key, value in overrides.items():
-        target = config
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target[parent]
-        target[leaf] = value
-    return config
+    return apply_overrides(config, overrides)
 
 
 @pytest.mark.parametrize("mode", ["pmap", "jit"])
