@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from jaxlab import errors, report
+from jaxlab import errors, figures, report
 
 LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "bce")
 
@@ -77,9 +77,7 @@ def table(runs: Sequence[dict[str, Any]], by: str) -> tuple[str, str | None]:
 
 def plot_validation(runs: Sequence[dict[str, Any]], path: str) -> bool:
     """One panel per validation metric, one line per run; False when no run has a validation curve."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     names = list(dict.fromkeys(key for run in runs for row in run["history"] for key in row
                                if key.startswith("val_")))
@@ -91,14 +89,8 @@ def plot_validation(runs: Sequence[dict[str, Any]], path: str) -> bool:
             rows = [row for row in run["history"] if name in row]
             if rows:
                 ax.plot([row["epoch"] for row in rows], [row[name] for row in rows], marker="o", label=run["name"])
-        ax.set_xlabel("epoch")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        figures.epoch_panel(ax, name)
+    figures.save(fig, path)
     return True
 
 

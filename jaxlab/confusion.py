@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from jaxlab import figures
+
 TOP_PAIRS = 20
 
 
@@ -39,9 +41,7 @@ def top_pairs(counts: np.ndarray, names: list[str], k: int = TOP_PAIRS) -> list[
 
 
 def _plot(counts: np.ndarray, names: list[str], pairs: list[dict[str, Any]], path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     if len(names) <= 10:
         fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(names), 0.8 + 0.6 * len(names)))
@@ -62,10 +62,7 @@ def _plot(counts: np.ndarray, names: list[str], pairs: list[dict[str, Any]], pat
         ax.set_xlabel("test examples")
         ax.set_title(f"top {len(pairs)} confused pairs of {len(names)} classes "
                      f"(test accuracy {np.trace(counts) / max(counts.sum(), 1):.4f})")
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    figures.save(fig, path)
 
 
 def analyse(outputs: np.ndarray, test: dict, info: dict, workdir: str) -> dict[str, Any]:

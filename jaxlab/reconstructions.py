@@ -3,14 +3,14 @@ import os
 
 import numpy as np
 
+from jaxlab import figures
+
 NUM_IMAGES = 10
 
 
 def plot(outputs: np.ndarray, test: dict, info: dict, workdir: str) -> dict[str, float]:
     """`outputs` are the model's per-pixel logits for every test example; returns the test mean absolute error."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     clean = np.asarray(test["label"], np.float32)
     denoised = 1.0 / (1.0 + np.exp(-np.asarray(outputs, np.float32).reshape(clean.shape)))
@@ -25,9 +25,5 @@ def plot(outputs: np.ndarray, test: dict, info: dict, workdir: str) -> dict[str,
             ax.set_yticks([])
         axes[row][0].set_ylabel(title)
     fig.suptitle(f"denoising, noise factor {info.get('noise_factor', '?')}")
-    fig.tight_layout()
-    path = os.path.join(workdir, "plots", "reconstructions.png")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    figures.save(fig, os.path.join(workdir, "plots", "reconstructions.png"))
     return {"test_mean_absolute_error": float(np.abs(denoised - clean).mean())}

@@ -6,6 +6,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics
 
+from jaxlab import figures
+
 
 def regression_metrics(predicted: np.ndarray, true: np.ndarray) -> dict[str, float]:
     predicted, true = np.asarray(predicted, np.float64).ravel(), np.asarray(true, np.float64).ravel()
@@ -17,9 +19,7 @@ def regression_metrics(predicted: np.ndarray, true: np.ndarray) -> dict[str, flo
 
 def regression(outputs: np.ndarray, test: dict[str, np.ndarray], info: dict[str, Any], workdir: str):
     """MAE, RMSE and R² of the test predictions; writes plots/predictions.png (predicted vs true)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     predicted, true = np.asarray(outputs).reshape(len(test["label"]), -1)[:, 0], np.asarray(test["label"])
     results = regression_metrics(predicted, true)
@@ -33,10 +33,7 @@ def regression(outputs: np.ndarray, test: dict[str, np.ndarray], info: dict[str,
                  f"R² {results['test_r2']:.3f}", fontsize=9)
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    os.makedirs(os.path.join(workdir, "plots"), exist_ok=True)
-    fig.savefig(os.path.join(workdir, "plots", "predictions.png"), dpi=100)
-    plt.close(fig)
+    figures.save(fig, os.path.join(workdir, "plots", "predictions.png"))
     return results
 
 

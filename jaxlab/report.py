@@ -7,9 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from jaxlab import errors, reconstructions
-from jaxlab import confusion
-from jaxlab import regression
+from jaxlab import confusion, errors, figures, reconstructions, regression
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
@@ -86,9 +84,7 @@ def _json_default(value):
 
 def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
     """Train vs validation curves, one panel per metric (loss, accuracy, …), by epoch."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     if not history:
         return
@@ -99,21 +95,13 @@ def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
         ax.plot(epochs, [row[name] for row in history], marker="o", label=f"train {name}")
         if f"val_{name}" in history[0]:
             ax.plot(epochs, [row[f"val_{name}"] for row in history], marker="o", label=f"validation {name}")
-        ax.set_xlabel("epoch")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        figures.epoch_panel(ax, name)
+    figures.save(fig, path)
 
 
 def plot_mean_std(histories, path: str, over: str) -> None:
     """Mean over runs (`over`, e.g. "10 folds") per epoch with a ± std band, one panel per metric, train and validation."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = figures.pyplot()
 
     epochs = min(len(h) for h in histories)
     if not epochs:
@@ -129,14 +117,8 @@ def plot_mean_std(histories, path: str, over: str) -> None:
             mean, std = values.mean(0), values.std(0)
             ax.plot(x, mean, label=f"{label} {name} (mean of {over})")
             ax.fill_between(x, mean - std, mean + std, alpha=0.25)
-        ax.set_xlabel("epoch")
-        ax.set_title(f"{name}: mean ± std over {over}")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        figures.epoch_panel(ax, f"{name}: mean ± std over {over}")
+    figures.save(fig, path)
 
 
 # Analyses of the test split, by name (`config.analyses`): each takes the model's outputs for every test example,
