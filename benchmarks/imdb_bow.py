@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 from configs import imdb_bow  # noqa: E402
 from jaxlab import models, parallel, train  # noqa: E402
 from jaxlab.data import Splits, imdb, tfds_images  # noqa: E402
+from keras_timing import epoch_timer  # noqa: E402  (benchmarks/, the script's folder)
 
 
 def load_ids(vocab_size: int, max_length: int):
@@ -73,15 +74,8 @@ def keras_epochs(ids, labels, vocab_size: int, epochs: int, batch_size: int) -> 
                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
     seconds = []
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            seconds.append(time.perf_counter() - self.started)
-
     model.fit(counts, labels.astype(np.float32), batch_size=batch_size, epochs=epochs + 1, shuffle=True, verbose=0,
-              callbacks=[Timer()])
+              callbacks=[epoch_timer(seconds)])
     return statistics.mean(seconds[1:])
 
 

@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
+from keras_timing import epoch_timer  # noqa: E402  (benchmarks/, the script's folder)
 
 NUM_TRAIN, NUM_VAL, BATCH = 54_000, 6_000, 32
 
@@ -70,7 +71,6 @@ def jaxlab_epoch_seconds(x, y, epochs: int, checkpoint_every: int = 1) -> float:
 def bare_jit_epoch_seconds(x, y, epochs: int) -> float:
     import flax.linen as nn
     import jax
-    import jax.numpy as jnp
     import optax
 
     class MLP(nn.Module):
@@ -112,15 +112,8 @@ def keras_epoch_seconds(x, y, epochs: int) -> float:
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     times = []
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.started)
-
-    model.fit(x[:NUM_TRAIN], y[:NUM_TRAIN], batch_size=BATCH, epochs=1 + epochs, verbose=0, callbacks=[Timer()],
-              validation_data=(x[NUM_TRAIN:], y[NUM_TRAIN:]))
+    model.fit(x[:NUM_TRAIN], y[:NUM_TRAIN], batch_size=BATCH, epochs=1 + epochs, verbose=0,
+              callbacks=[epoch_timer(times)], validation_data=(x[NUM_TRAIN:], y[NUM_TRAIN:]))
     return float(np.mean(times[1:]))
 
 

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from keras_timing import epoch_timer  # benchmarks/, the script's folder
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 EPOCHS, BATCH = 200, 40
@@ -67,16 +69,9 @@ def run_keras(path: str) -> dict:
                   metrics=["accuracy"])
     epoch_seconds = []
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            epoch_seconds.append(time.perf_counter() - self.started)
-
     history = model.fit(splits.train["inputs"], splits.train["label"], batch_size=BATCH, epochs=EPOCHS, verbose=0,
                         validation_data=(splits.validation["inputs"], splits.validation["label"]),
-                        callbacks=[Timer()])
+                        callbacks=[epoch_timer(epoch_seconds)])
     compile_seconds = epoch_seconds[0] - float(np.median(epoch_seconds[1:]))
     return {"framework": "keras", "train_seconds": sum(epoch_seconds) - compile_seconds,
             "compile_seconds": compile_seconds, "val_accuracy": history.history["val_accuracy"][-1]}

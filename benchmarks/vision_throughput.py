@@ -19,6 +19,7 @@ import tempfile
 import time
 
 import numpy as np
+from keras_timing import epoch_timer  # benchmarks/, the script's folder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CNN_TOKENS = ("conv32", "pool", "bn", "conv16", "pool", "bn", "flatten")
@@ -118,14 +119,7 @@ def keras_rate(model: str, batch: int, steps: int) -> float:
     inputs, labels = data(model, batch, steps)
     times = []
 
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.started)
-
-    net.fit(inputs, labels, batch_size=batch, epochs=2, shuffle=True, verbose=0, callbacks=[Timer()])
+    net.fit(inputs, labels, batch_size=batch, epochs=2, shuffle=True, verbose=0, callbacks=[epoch_timer(times)])
     return batch * steps / min(times[1:])
 
 
