@@ -287,6 +287,15 @@ def _signal_flag(signum) -> dict:
     return flag
 
 
+def _unused_path(path: str) -> str:
+    """`path`, or `path.1`, `path.2`, … when it is taken (an earlier unreadable copy of the same epoch is kept)."""
+    candidate, number = path, 0
+    while os.path.exists(candidate):
+        number += 1
+        candidate = f"{path}.{number}"
+    return candidate
+
+
 def resume(s: Setup) -> tuple[Any, int]:
     """The state of the newest readable epoch checkpoint (0 = none).
 
@@ -302,12 +311,14 @@ def resume(s: Setup) -> tuple[Any, int]:
             failures.append((epoch, exc))
             continue
         for bad_epoch, exc in failures:
-            aside = os.path.join(os.path.dirname(str(s.mngr.directory)), "checkpoints_unreadable", str(bad_epoch))
+            aside = _unused_path(os.path.join(os.path.dirname(str(s.mngr.directory)), "checkpoints_unreadable",
+                                              str(bad_epoch)))
             os.makedirs(os.path.dirname(aside), exist_ok=True)
             os.replace(os.path.join(str(s.mngr.directory), str(bad_epoch)), aside)
-            s.mngr.reload()
             logging.warning("checkpoint of epoch %d is unreadable (%s); moved it to %s and resumed from epoch %d",
                             bad_epoch, type(exc).__name__, aside, epoch)
+        if failures:
+            s.mngr.reload()
         logging.info("resumed from epoch %d", epoch)
         return state, epoch
     if failures:

@@ -58,13 +58,16 @@ def test_sigterm_saves_and_resume_matches_uninterrupted(mock_tfds, tmp_path):
     assert resumed["test_loss"] == straight["test_loss"]
 
 
-def test_corrupted_latest_checkpoint_falls_back_to_previous(mock_tfds, tiny, tmp_path, caplog):
-    experiment.run(tiny(mnist_mlp.get_config(), num_epochs=2), str(tmp_path))
-    latest = tmp_path / "checkpoints" / "2"
-    for folder, _, files in os.walk(latest):
+def _corrupt(checkpoint_dir):
+    for folder, _, files in os.walk(checkpoint_dir):
         for name in files:
             with open(os.path.join(folder, name), "wb") as f:
                 f.write(b"\x00garbage")
+
+
+def test_corrupted_latest_checkpoint_falls_back_to_previous(mock_tfds, tiny, tmp_path, caplog):
+    experiment.run(tiny(mnist_mlp.get_config(), num_epochs=2), str(tmp_path))
+    _corrupt(tmp_path / "checkpoints" / "2")
     summary = experiment.run(tiny(mnist_mlp.get_config(), num_epochs=3), str(tmp_path))
     assert summary["resumed_from_epoch"] == 1
     assert "unreadable" in caplog.text
@@ -72,6 +75,12 @@ def test_corrupted_latest_checkpoint_falls_back_to_previous(mock_tfds, tiny, tmp
     assert predict.load(str(tmp_path), which="latest").epoch == 3
     with open(tmp_path / "history.csv") as f:
         assert [line.split(",")[0] for line in f.read().split()[1:]] == ["1", "2", "3"]
+    # The same epoch damaged twice: each unreadable copy is kept (3, then 3.1), none is overwritten.
+    for _ in range(2):
+        _corrupt(tmp_path / "checkpoints" / "3")
+        summary = experiment.run(tiny(mnist_mlp.get_config(), num_epochs=3), str(tmp_path))
+        assert summary["resumed_from_epoch"] == 2
+    assert sorted(os.listdir(tmp_path / "checkpoints_unreadable")) == ["2", "3", "3.1"]
 
 
 def test_no_readable_checkpoint_is_a_clear_error(mock_tfds, tiny, tmp_path):
