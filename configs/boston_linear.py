@@ -7,16 +7,16 @@ The 13 columns are standardised with training statistics. The split is Keras' ow
 (rows shuffled by RandomState(113), the last 102 of 506 are the test split; OLS on it: RMSE 4.82), and the last
 10% of the 404 training rows are the validation split. Test MAE / RMSE / R² go to summary.json and
 plots/predictions.png shows predicted vs true prices.
-  linear  Dense 1, L2 1e-4 on the kernel (the lab's λ), Adam 0.02 with cosine decay, batch 16, 500 epochs, MSE
-          (the lab's lr 1e-3 left the bias far from the mean price after 500 epochs: RMSE 13.7, seed-0 split)
+  linear  log1p of LSTAT, CRIM, DIS (LOG_COLUMNS below), then Dense 1, L2 1e-4 on the kernel (the lab's λ),
+          Adam 0.02 with cosine decay, batch 16, 500 epochs, MSE (the lab's lr 1e-3 left the bias far from the mean
+          price after 500 epochs: RMSE 13.7, seed-0 split)
   mlp     Dense 64-64 relu → 1, Adam 1e-3, batch 16, 300 epochs, MSE
 
-Measured 2026-11-30 on the shared 2-core CPU, real file, the commands above (test split, 102 rows):
-  linear  RMSE 4.87, MAE 3.52, R² 0.715 — goal RMSE ≤ 4.75 NOT met: with the lab's λ 1e-4 this is ordinary least
-          squares (sklearn OLS on the same 364 training rows: 4.87; on all 404: 4.82). Reaching 4.75 needs ridge
-          shrinkage λ ≈ 0.03 (sklearn alpha ≈ 10), which RidgeCV on the training rows does not pick (alpha 3.2);
-          choosing it from the test split would be tuning on test, so it is left at the lab's value.
-  mlp     MAE 2.40, RMSE 3.47, R² 0.855 (goal MAE ≤ 2.5 met).
+Measured on the shared 2-core CPU, real file, the commands above (test split, 102 rows):
+  linear  2026-12-01: RMSE 4.64, MAE 3.25, R² 0.741 — goal RMSE ≤ 4.75 met. Without the log columns (raw
+          standardised inputs, measured 2026-11-30) RMSE 4.87, MAE 3.52, R² 0.715 = ordinary least squares (sklearn
+          OLS on the same 364 rows: 4.87); only the LOG_COLUMNS choice below differs, and it was made on training rows.
+  mlp     2026-11-30: MAE 2.40, RMSE 3.47, R² 0.855 (goal MAE ≤ 2.5 met).
 """
 import ml_collections
 
@@ -25,6 +25,10 @@ from configs.common import default_config
 PATH = "/work/shared/data/csv/boston_housing.csv"
 COLUMNS = ("CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT")
 VARIANTS = ("linear", "mlp")
+# log1p of these three before standardising (linear variant): picked by 10-fold CV on the 364 training rows among
+# none / LSTAT / CRIM / LSTAT+CRIM / LSTAT+CRIM+DIS / the seven skewed columns (CV RMSE 4.86 / 4.30 / 4.95 / 4.36 /
+# 4.28 / 4.29, sklearn OLS) — the test split played no part in the choice.
+LOG_COLUMNS = ("LSTAT", "CRIM", "DIS")
 
 
 def base() -> ml_collections.ConfigDict:
@@ -86,6 +90,7 @@ def get_config(variant: str = "linear") -> ml_collections.ConfigDict:
         config.l2 = 1e-4
         config.optimizer.learning_rate = 0.02
         config.optimizer.schedule = "cosine"
+        config.data.log_columns = LOG_COLUMNS
     elif variant == "mlp":
         config.num_epochs = 300
         config.model.hidden = (64, 64)
