@@ -17,6 +17,11 @@ Measured 2026-11-30 on the shared 2-core CPU, real file (768 rows), lab (first c
 Keras net 0.718 ± 0.036). The mean validation accuracy per epoch stays within 0.75–0.77 from epoch 8 to 100.
 regularized (run as the equivalent overrides --config.num_epochs=50 --config.l2=0.001 --config.model.dropout=0.2):
 0.760 ± 0.041 (ROC AUC 0.842 ± 0.049), still below 0.78; the only other recipe tried, judged on these same folds.
+Ceiling check (2026-12-01, scikit-learn, same imputation and standardisation fitted per fold, StratifiedKFold(10)
+with shuffle seeds 0 / 1 / 2): logistic regression C=1 0.768 / 0.769 / 0.768, C=0.1 0.764 / 0.768 / 0.768; RBF SVM
+0.751 / 0.746 / 0.750; MLPClassifier(24, 12) alpha 1 0.751 / 0.759 / 0.758, alpha 3 0.766 / 0.766 / 0.768, with
+early stopping 0.749 / 0.742 / 0.699. No model tried clears 0.77 on any of the three partitions, so 0.78 would
+come from picking a lucky partition or tuning on the scored folds; neither is done here.
 """
 import ml_collections
 
