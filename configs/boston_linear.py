@@ -20,7 +20,7 @@ Measured on the shared 2-core CPU, real file, the commands above (test split, 10
 """
 import ml_collections
 
-from configs.common import default_config
+from configs.common import csv_data, default_config
 
 PATH = "/work/shared/data/csv/boston_housing.csv"
 COLUMNS = ("CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT")
@@ -45,32 +45,11 @@ def base() -> ml_collections.ConfigDict:
     config.checkpoint.best_mode = "min"
     config.analyses = ("regression",)
 
-    data = config.data
-    data.name = "csv"
-    data.path = PATH
-    data.delimiter = ","
-    data.task = config.get_ref("task")
+    data = config.data = csv_data(config, PATH, target="MEDV")
     data.numeric = COLUMNS
-    data.currency = ()
-    data.categorical = ()
-    data.multi_label = ()
-    data.derived = ()
-    data.target = "MEDV"
-    data.zero_means_missing = ()
-    data.missing = "mean"
-    data.missing_by_column = ml_collections.ConfigDict()
-    data.fill_value = 0.0
-    data.standardize = True
-    data.log_columns = ()
-    data.robust_columns = ()
     data.split = "keras"       # Keras' boston_housing split: RandomState(113) shuffle, last 20% test (404/102)
     data.split_seed = 113
-    data.test_split = 0.2
-    data.validation_split = 0.1
     data.stratify = False
-    data.num_folds = 0
-    data.fold = 0
-    data.normalize = "none"   # unused by csv (its own standardisation above)
 
     config.model.name = "mlp"
     config.model.batch_norm = False

@@ -66,3 +66,40 @@ def default_config() -> ml_collections.ConfigDict:
     config.checkpoint.best_metric = "val_accuracy"
     config.checkpoint.best_mode = "max"
     return config
+
+
+def csv_data(config: ml_collections.ConfigDict, path: str, target: str,
+             delimiter: str = ",") -> ml_collections.ConfigDict:
+    """`config.data` for a CSV file (jaxlab/data/tabular.py documents each key): every key with its default, so
+    each one can be set from the command line; tabular configs then declare their columns and split."""
+    data = ml_collections.ConfigDict()
+    data.name = "csv"
+    data.path = path
+    data.delimiter = delimiter
+    data.task = config.get_ref("task")
+    data.target = target              # a column or an expression ("profit > 0")
+    data.numeric = ()
+    data.currency = ()                # number strings: "$425,000,000"
+    data.categorical = ()             # one-hot, top_k most frequent training values + "other" (0 = all)
+    data.top_k = 0
+    data.multi_label = ()             # "Action|Comedy" → multi-hot
+    data.multi_label_separator = "|"
+    data.derived = ()                 # ("profit = gross - budget",)
+    data.missing = "mean"             # drop | mean | median | constant (fill_value)
+    data.missing_by_column = ml_collections.ConfigDict()
+    data.fill_value = 0.0
+    data.zero_means_missing = ()
+    data.standardize = True
+    data.log_columns = ()             # sign(x)·log1p(|x|) before standardising
+    data.robust_columns = ()          # (x − median) / IQR
+    data.split = "random"             # random (seeded, stratified for classification) | keras
+    data.split_seed = -1              # -1 = the run's seed
+    data.test_split = 0.2
+    data.validation_split = 0.1
+    data.stratify = True
+    data.num_folds = 0                # k > 0: k folds, `fold` is the validation (and test, with test_split 0) part
+    data.fold = 0
+    data.data_dir = ""                # unused by csv
+    data.normalize = "none"           # unused by csv (its own standardisation above)
+    data.augment = ()
+    return data

@@ -25,7 +25,7 @@ come from picking a lucky partition or tuning on the scored folds; neither is do
 """
 import ml_collections
 
-from configs.common import default_config
+from configs.common import csv_data, default_config
 
 PATH = "/work/shared/data/csv/pima_diabetes.csv"
 MISSING_AS_ZERO = ("Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI")
@@ -45,31 +45,13 @@ def get_config(variant: str = "lab") -> ml_collections.ConfigDict:
     config.checkpoint.every_epochs = config.get_ref("num_epochs")
     config.analyses = ("roc_auc",)
 
-    data = config.data
-    data.name = "csv"
-    data.path = PATH
-    data.delimiter = ","
-    data.task = config.get_ref("task")
+    data = config.data = csv_data(config, PATH, target="Outcome")
     data.numeric = ("Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI",
                     "DiabetesPedigreeFunction", "Age")
-    data.currency = ()
-    data.categorical = ()
-    data.multi_label = ()
-    data.derived = ()
-    data.target = "Outcome"
     data.zero_means_missing = MISSING_AS_ZERO
-    data.missing = "mean"
-    data.missing_by_column = ml_collections.ConfigDict()
-    data.fill_value = 0.0
-    data.standardize = True
-    data.log_columns = ()
-    data.robust_columns = ()
     data.test_split = 0.0
     data.validation_split = 0.0
-    data.stratify = True
     data.num_folds = 10
-    data.fold = 0
-    data.normalize = "none"   # unused by csv (its own standardisation above)
 
     config.model.name = "mlp"
     config.model.hidden = (24, 12)

@@ -20,7 +20,7 @@ Measured 2026-11-30 on the shared 2-core CPU, real file (3,891 rows kept; test 7
 """
 import ml_collections
 
-from configs.common import default_config
+from configs.common import csv_data, default_config
 
 PATH = "/work/shared/data/csv/movie_metadata.csv"   # semicolon-separated copy of Kaggle's IMDB 5000
 COUNTS = ("num_critic_for_reviews", "director_facebook_likes", "actor_3_facebook_likes", "actor_1_facebook_likes",
@@ -44,32 +44,16 @@ def base() -> ml_collections.ConfigDict:
     config.checkpoint.best_mode = "min"
     config.analyses = ("roc_auc",)
 
-    data = config.data
-    data.name = "csv"
-    data.path = PATH
-    data.delimiter = ";"
-    data.task = config.get_ref("task")
+    data = config.data = csv_data(config, PATH, target="profit > 0", delimiter=";")
     data.numeric = COUNTS + ("duration", "facenumber_in_poster", "title_year", "imdb_score", "aspect_ratio")
     data.currency = ("budget",)
     data.categorical = ("content_rating",)
     data.multi_label = ("genres",)
-    data.multi_label_separator = "|"
     data.top_k = 10
     data.derived = ("profit = gross - budget",)
-    data.target = "profit > 0"
     data.missing = "median"
-    data.missing_by_column = ml_collections.ConfigDict()
-    data.fill_value = 0.0
-    data.zero_means_missing = ()
-    data.standardize = True
     data.log_columns = COUNTS + ("budget",)
-    data.robust_columns = ()
-    data.test_split = 0.2
     data.validation_split = 0.25
-    data.stratify = True
-    data.num_folds = 0
-    data.fold = 0
-    data.normalize = "none"   # unused by csv (its own standardisation above)
 
     config.model.name = "mlp"
     config.model.output_activation = "linear"

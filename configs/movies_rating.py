@@ -19,7 +19,7 @@ commands above, test split:  mse  MAE 0.579  RMSE 0.831  R² 0.446 · mae  MAE 0
 import ml_collections
 
 from configs import movies_profit
-from configs.common import default_config
+from configs.common import csv_data, default_config
 
 VARIANTS = ("mse", "mae", "huber")
 
@@ -38,32 +38,16 @@ def base() -> ml_collections.ConfigDict:
     config.checkpoint.best_mode = "min"
     config.analyses = ("regression",)
 
-    data = config.data
-    data.name = "csv"
-    data.path = movies_profit.PATH
-    data.delimiter = ";"
-    data.task = config.get_ref("task")
+    data = config.data = csv_data(config, movies_profit.PATH, target="imdb_score", delimiter=";")
     data.numeric = movies_profit.COUNTS + ("duration", "title_year", "facenumber_in_poster")
     data.currency = ("budget", "gross")
     data.categorical = ("director_name", "content_rating")
     data.multi_label = ("genres",)
-    data.multi_label_separator = "|"
     data.top_k = 50
-    data.derived = ()
-    data.target = "imdb_score"
     data.missing = "median"
-    data.missing_by_column = ml_collections.ConfigDict()
-    data.fill_value = 0.0
-    data.zero_means_missing = ()
-    data.standardize = True
     data.log_columns = movies_profit.COUNTS + ("budget", "gross")
-    data.robust_columns = ()
-    data.test_split = 0.2
     data.validation_split = 0.25
     data.stratify = False
-    data.num_folds = 0
-    data.fold = 0
-    data.normalize = "none"   # unused by csv (its own standardisation above)
 
     config.model.name = "mlp"
     config.model.batch_norm = True
