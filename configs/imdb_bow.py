@@ -53,29 +53,35 @@ from configs.common import default_config
 VARIANTS = ("l2", "dropout_l2", "bn_l2")
 
 
-def base() -> ml_collections.ConfigDict:
+def sentiment_base(max_length: int) -> ml_collections.ConfigDict:
+    """What every IMDB config shares (this file and configs/imdb_embed.py): data, task, loss, Adam."""
     config = default_config()
     config.data.name = "imdb_reviews"
     config.data.validation_split = 0.1
     config.data.vocab_size = 10_000      # padding (0) and out-of-vocabulary (1) ids included
-    config.data.max_length = 1000        # token ids per review: padded / truncated at the end (a bag loses little)
+    config.data.max_length = max_length  # token ids per review: padded / truncated at the end
     config.data.normalize = "none"       # unused by text data
     config.task = "binary"
     config.loss = "sigmoid_binary_cross_entropy"
     config.analyses = ("roc_auc",)
-    config.model.name = "bow_concat"
     config.model.vocab_size = config.data.get_ref("vocab_size")
+    config.optimizer.name = "adam"
+    config.optimizer.learning_rate = 1e-3
+    config.restore_best = True           # test the epoch with the best validation accuracy
+    return config
+
+
+def base() -> ml_collections.ConfigDict:
+    config = sentiment_base(max_length=1000)  # a bag loses little from long reviews
+    config.model.name = "bow_concat"
     config.model.hidden = (100, 10)
     config.model.dropout = 0.0
     config.model.batch_norm = False
     config.model.bag = "scan"
     config.model.counts = "log1p"        # input encoding: raw (the lab's) | binary (presence) | log1p (log(1 + count))
-    config.optimizer.name = "adam"
-    config.optimizer.learning_rate = 1e-3
     config.batch_size = 512
     config.num_epochs = 10
     config.l2 = 1e-4
-    config.restore_best = True           # test the epoch with the best validation accuracy
     config.early_stopping.patience = 3
     return config
 

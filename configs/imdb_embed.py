@@ -32,27 +32,15 @@ averages lag the fast-moving weights early on, so the config uses ``model.bn_mom
 """
 import ml_collections
 
-from configs.common import default_config
+from configs import imdb_bow
 
 VARIANTS = ("dense", "conv")
 
 
 def base() -> ml_collections.ConfigDict:
-    config = default_config()
-    config.data.name = "imdb_reviews"
-    config.data.validation_split = 0.1
-    config.data.vocab_size = 10_000      # padding (0) and out-of-vocabulary (1) ids included
-    config.data.max_length = 500         # token ids per review: padded / truncated at the end
-    config.data.normalize = "none"       # unused by text data
-    config.task = "binary"
-    config.loss = "sigmoid_binary_cross_entropy"
-    config.analyses = ("roc_auc",)
-    config.model.vocab_size = config.data.get_ref("vocab_size")
-    config.optimizer.name = "adam"
-    config.optimizer.learning_rate = 1e-3
+    config = imdb_bow.sentiment_base(max_length=500)
     config.batch_size = 128
     config.num_epochs = 3
-    config.restore_best = True           # test the epoch with the best validation accuracy
     config.early_stopping.patience = 2
     return config
 
