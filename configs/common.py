@@ -15,6 +15,8 @@ def default_config() -> ml_collections.ConfigDict:
     config.batch_size = 32            # global batch (divides by the device count)
     config.eval_batch_size = 1000
     config.steps_per_dispatch = 0     # 0 = whole epoch per dispatch (≈20 chunks with a progress bar on a terminal)
+    config.input = "device"           # device: splits on the accelerator, batches gathered there | host: batches
+                                      # built in host memory and shipped per dispatch (data too big for the device)
     config.task = "classification"    # classification | binary | regression | reconstruction
     config.loss = "softmax_cross_entropy"
     config.l2 = 0.0                   # Keras kernel_regularizer=l2(l2) on params whose path matches l2_pattern

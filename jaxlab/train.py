@@ -1,9 +1,16 @@
 """Train state, the pure train/eval steps, and the epoch loop (`fit`) with its hooks.
 
-Data stays on the accelerator for the whole run: each split is placed on the devices once, an epoch's order is a
-permutation that is a pure function of (seed, epoch), and a compiled `lax.scan` runs many steps per dispatch
-(the whole epoch when stdout is not a terminal, ~20 chunks with a progress bar when it is). Hooks run between
-dispatches on the host: divergence guard, clu summaries, history.csv, checkpoints, reduce-on-plateau, early stopping.
+An epoch's order is a permutation that is a pure function of (seed, epoch), and a compiled `lax.scan` runs many
+steps per dispatch. Two input modes (`config.input`), same results for the same seed:
+
+* ``device`` (default, for data that fits in accelerator memory — all of ours): each split is placed on the devices
+  once and batches are gathered there by row index; one dispatch runs the whole epoch when stdout is not a terminal
+  (~20 chunks with a progress bar when it is).
+* ``host``: the splits stay in host memory; each dispatch ships only its own batches (≈ 1/20 of an epoch), already
+  split across the devices, for data that does not fit on the accelerator.
+
+Hooks run between dispatches on the host: divergence guard, clu summaries, history.csv, checkpoints,
+reduce-on-plateau, early stopping.
 """
 import functools
 import math
@@ -26,6 +33,9 @@ from ml_collections import ConfigDict
 
 from jaxlab import checkpoint, errors, losses, metrics, optim, parallel, report
 from jaxlab.data import Dataset, Splits, augment, num_examples
+
+
+INPUT_MODES = ("device", "host")
 
 
 class TrainState(struct.PyTreeNode):
@@ -93,11 +103,24 @@ def _gather(data: Dataset, rows: jax.Array, mask: jax.Array) -> Dataset:
     return batch
 
 
+def _batch(data: Dataset | None, rows, mask: jax.Array) -> Dataset:
+    """Device input: `rows` (indices) gathered from the on-device `data`. Host input (`data` None): `rows` is
+    already the batch."""
+    if data is None:
+        return dict(rows, mask=mask)
+    return _gather(data, rows, mask)
+
+
+def _batch_size(rows) -> int:
+    return jax.tree.leaves(rows)[0].shape[0]
+
+
 def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls):
-    """Runs `step` over consecutive batches (`rows` is [steps, batch]) inside one compiled `lax.scan`."""
+    """Runs `step` over consecutive batches (`rows` is [steps, batch] indices into `data`, or with `data` None the
+    batches themselves, [steps, batch, ...] per key) inside one compiled `lax.scan`."""
     def body(carry, batch_rows):
         state, totals = carry
-        batch = _gather(data, batch_rows, jnp.ones(batch_rows.shape[:1], jnp.float32))
+        batch = _batch(data, batch_rows, jnp.ones((_batch_size(batch_rows),), jnp.float32))
         state, batch_metrics, loss = step(state, batch, rng)
         return (state, totals.merge(batch_metrics)), loss
 
@@ -108,7 +131,7 @@ def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls):
 def eval_pass(state, data, rows, mask, *, step: Callable, metrics_cls):
     def body(totals, inputs):
         batch_rows, batch_mask = inputs
-        return totals.merge(step(state, _gather(data, batch_rows, batch_mask))), None
+        return totals.merge(step(state, _batch(data, batch_rows, batch_mask))), None
 
     totals, _ = jax.lax.scan(body, metrics_cls.empty(), (rows, mask))
     return totals
@@ -149,7 +172,7 @@ class Setup(NamedTuple):
     mode: str
     devices: list
     state: Any             # replicated TrainState
-    data: dict             # split name → replicated arrays
+    data: dict             # split name → replicated arrays (device input) or host numpy arrays (host input)
     train_fn: Callable
     eval_fn: Callable
     plateau_fn: Callable | None
@@ -157,6 +180,7 @@ class Setup(NamedTuple):
     metrics_cls: Any
     steps_per_epoch: int
     mngr: Any
+    input: str             # "device" | "host"
 
 
 def init_state(model: nn.Module, tx, plateau_tx, sample_inputs: np.ndarray, seed: int) -> TrainState:
@@ -170,6 +194,9 @@ def init_state(model: nn.Module, tx, plateau_tx, sample_inputs: np.ndarray, seed
 
 def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> Setup:
     mode = config.parallelism
+    input_mode = config.get("input", "device")
+    if input_mode not in INPUT_MODES:
+        raise errors.Error(f"unknown input mode {input_mode!r}: use --config.input=device or host")
     devices = list(devices or parallel.devices_for(config))
     parallel.check(mode, config.batch_size, devices)
     parallel.check(mode, config.eval_batch_size, devices)
@@ -195,19 +222,40 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
         plateau_fn = parallel.compile(functools.partial(update_plateau, plateau_tx=plateau_tx), mode, devices)
     state = parallel.replicate(init_state(model, tx, plateau_tx, splits.train["inputs"][:1], config.seed), mode,
                                devices)
-    data = {name: parallel.replicate(split, mode, devices)
+    data = {name: split if input_mode == "host" else parallel.replicate(split, mode, devices)
             for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
             if split is not None}
     rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
     return Setup(mode, devices, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls, steps_per_epoch,
-                 checkpoint.manager(workdir, config.checkpoint))
+                 checkpoint.manager(workdir, config.checkpoint), input_mode)
+
+
+def inputs(s: Setup, split: str, rows: np.ndarray) -> tuple[Any, Any]:
+    """The (data, rows) arguments of `train_fn` / `eval_fn` for the batches `rows` ([steps, batch] indices):
+    device input passes the split already on the devices and the indices; host input gathers the rows here and
+    ships just those batches (data None)."""
+    if s.input == "device":
+        return s.data[split], parallel.shard_batches(rows, s.mode, s.devices)
+    host = s.data[split]
+    return None, {key: parallel.shard_batches(value[rows], s.mode, s.devices) for key, value in host.items()}
+
+
+def host_chunk(num_steps: int) -> int:
+    """Batches per dispatch with host input: about 1/20 of the split on the devices at a time."""
+    return max(1, math.ceil(num_steps / 20))
 
 
 def evaluate(s: Setup, state, split: str, num_rows: int, batch_size: int) -> dict[str, float]:
     rows, mask = eval_order(num_rows, batch_size)
-    totals = s.eval_fn(state, s.data[split], parallel.shard_batches(rows, s.mode, s.devices),
-                       parallel.shard_batches(mask, s.mode, s.devices))
-    return compute(parallel.unreplicate(totals, s.mode))
+    chunk = len(rows) if s.input == "device" else host_chunk(len(rows))
+    totals = None
+    for first in range(0, len(rows), chunk):
+        data, batch_rows = inputs(s, split, rows[first:first + chunk])
+        part = parallel.unreplicate(
+            s.eval_fn(state, data, batch_rows, parallel.shard_batches(mask[first:first + chunk], s.mode, s.devices)),
+            s.mode)
+        totals = part if totals is None else totals.merge(part)
+    return compute(totals)
 
 
 def restore(s: Setup, epoch: int, like=None):
@@ -361,7 +409,8 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     state, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
     stop = _signal_flag(signal.SIGTERM)
     tty = sys.stdout.isatty()
-    chunk = config.get("steps_per_dispatch", 0) or (math.ceil(s.steps_per_epoch / 20) if tty else s.steps_per_epoch)
+    chunk = config.get("steps_per_dispatch", 0) or (
+        math.ceil(s.steps_per_epoch / 20) if tty or s.input == "host" else s.steps_per_epoch)
     train_seconds, steady_seconds, steady_steps = 0.0, 0.0, 0
     try:
         for epoch in range(start_epoch + 1, config.num_epochs + 1):
@@ -379,8 +428,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                     raise Preempted(f"preempted (SIGTERM) at step {step} of epoch {epoch}: checkpoint saved; rerun "
                                     "the same command to resume")
                 state, chunk_totals, step_losses = s.train_fn(
-                    state, s.data["train"], parallel.shard_batches(order[first:first + chunk], s.mode, s.devices),
-                    s.rng)
+                    state, *inputs(s, "train", order[first:first + chunk]), s.rng)
                 step_losses = np.asarray(parallel.unreplicate(step_losses, s.mode))
                 reference = float(parallel.unreplicate(state.first_loss, s.mode))
                 check_divergence(step_losses, (epoch - 1) * s.steps_per_epoch + first, epoch, reference,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from configs import mnist_mlp
-from jaxlab import models, parallel, train
+from jaxlab import errors, models, parallel, train
 from jaxlab.data import Splits
 
 
@@ -87,3 +87,36 @@ def test_epoch_order_is_a_pure_function_of_seed_and_epoch():
     np.testing.assert_array_equal(a, train.epoch_order(0, 3, 100, 8))
     assert not np.array_equal(a, train.epoch_order(0, 4, 100, 8))
     assert a.shape == (12, 8) and len(set(a.ravel().tolist())) == 96
+
+
+@pytest.mark.parametrize("mode", ["pmap", "jit"])
+def test_host_input_gives_the_same_run_as_device_input(mode, tmp_path):
+    """config.input=host (batches gathered in host memory, shipped per dispatch in ~20 chunks per epoch) trains
+    and evaluates exactly like device input (splits on the devices, whole epoch per dispatch), random-shift
+    augmentation and dropout included."""
+    results = {}
+    for input_mode in ("device", "host"):
+        config = bn_config(mode, 8)
+        config.input = input_mode
+        config.num_epochs = 2
+        config.model.dropout = 0.3
+        config.data.augment = ("random_shift",)
+        splits = synthetic_splits()
+        model = models.build(config.model, 10, parallel.axis_name(mode))
+        results[input_mode] = train.fit(config, str(tmp_path / input_mode), splits, model)
+    device, host = results["device"], results["host"]
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6),
+                 (host["state"].params, host["state"].batch_stats),
+                 (device["state"].params, device["state"].batch_stats))
+    assert int(host["state"].step) == int(device["state"].step) == 2 * (160 // 32)
+    for host_row, device_row in zip(host["history"], device["history"]):
+        assert host_row == pytest.approx(device_row, rel=1e-6)
+    assert host["test"] == pytest.approx(device["test"], rel=1e-6)
+
+
+def test_unknown_input_mode_is_one_clear_error(tmp_path):
+    config = bn_config("jit", 8)
+    config.input = "disk"
+    model = models.build(config.model, 10, parallel.axis_name("jit"))
+    with pytest.raises(errors.Error, match="unknown input mode 'disk'.*--config.input=device or host"):
+        train.setup(config, str(tmp_path), synthetic_splits(), model)
