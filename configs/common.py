@@ -36,6 +36,7 @@ def default_config() -> ml_collections.ConfigDict:
 
     config.model = ml_collections.ConfigDict()
     config.model.name = "mlp"
+    config.model.dtype = "float32"    # compute dtype: "bfloat16" = bf16 compute, float32 parameters and outputs
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.name = "sgd"     # sgd | momentum | adam | adamw | rmsprop

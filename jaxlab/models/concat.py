@@ -13,11 +13,13 @@ class ConcatNet(nn.Module):
     hidden: int = 1
     activation: str = "tanh"
     output_activation: str = "linear"
+    dtype: str = "float32"      # compute dtype ("bfloat16" for mixed precision); parameters and outputs stay float32
 
     @nn.compact
     def __call__(self, x, *, train: bool):
         del train  # no dropout or BatchNorm
-        x = x.reshape((x.shape[0], -1)).astype(jnp.float32)
-        hidden = layers.activation(self.activation)(nn.Dense(self.hidden)(x))
-        output = nn.Dense(self.num_outputs)(jnp.concatenate([x, hidden], axis=-1))
-        return layers.activation(self.output_activation)(output)
+        dtype = jnp.dtype(self.dtype)
+        x = x.reshape((x.shape[0], -1)).astype(dtype)
+        hidden = layers.activation(self.activation)(nn.Dense(self.hidden, dtype=dtype)(x))
+        output = nn.Dense(self.num_outputs, dtype=dtype)(jnp.concatenate([x, hidden], axis=-1))
+        return layers.activation(self.output_activation)(output).astype(jnp.float32)

@@ -12,6 +12,10 @@
   embeddings, that) → Dense 1 (~1.9M parameters).
 * `EmbedConv`: Embedding(10k, 16) → BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout →
   Dense 1 (~172k parameters).
+
+Every model takes ``dtype="bfloat16"``: bfloat16 compute (gathered rows, embeddings, dense and convolution
+layers), float32 parameters and float32 logits; BatchNorm statistics and the bag's sums over positions (and their
+gradient's scatter-adds) are taken in float32.
 """
 from typing import Sequence
 
@@ -25,33 +29,43 @@ BAGS = ("scan", "dense")
 COUNTS = ("raw", "binary", "log1p")
 
 
+def _sum_dtype(dtype):
+    """Sums run in at least float32: adding up to `length` bfloat16 rows in bfloat16 would lose the small ones."""
+    return jnp.promote_types(dtype, jnp.float32)
+
+
 def _scan_bag(table, ids, weights):
     def body(total, position):
         position_ids, position_weights = position
         return total + table[position_ids] * position_weights[:, None].astype(table.dtype), None
 
-    return jax.lax.scan(body, jnp.zeros((ids.shape[0], table.shape[1]), table.dtype), (ids.T, weights.T))[0]
+    total = jnp.zeros((ids.shape[0], table.shape[1]), _sum_dtype(table.dtype))
+    return jax.lax.scan(body, total, (ids.T, weights.T))[0].astype(table.dtype)
 
 
 @jax.custom_vjp
 def weighted_bag(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
-    """Σ over positions p of `weights[:, p] * table[ids[:, p]]`: [batch, length] ids and weights → [batch, features].
-    Differentiable in `table` only (the weights come from the ids)."""
+    """Σ over positions p of `weights[:, p] * table[ids[:, p]]`: [batch, length] ids and weights → [batch, features]
+    in `table`'s dtype (summed in at least float32). Differentiable in `table` only (the weights come from the ids)."""
     return _scan_bag(table, ids, weights)
 
 
 def _bag_forward(table, ids, weights):
-    return _scan_bag(table, ids, weights), (ids, weights, jnp.zeros_like(table))
+    return _scan_bag(table, ids, weights), (ids, weights, jnp.zeros(table.shape, _sum_dtype(table.dtype)))
 
 
 def _bag_backward(residuals, grad):
-    ids, weights, zeros = residuals
+    ids, weights, zeros = residuals  # zeros: the gradient's accumulator, at least float32
+    table_dtype = grad.dtype         # the bag's output dtype is the table's
+    grad = grad.astype(zeros.dtype)
 
     def body(grad_table, position):  # d table[id] += weight × grad of each review holding `id` at this position
         position_ids, position_weights = position
-        return grad_table.at[position_ids].add(grad * position_weights[:, None].astype(grad.dtype)), None
+        position_weights = position_weights.astype(table_dtype).astype(grad.dtype)  # as rounded in the forward
+        return grad_table.at[position_ids].add(grad * position_weights[:, None]), None
 
-    return jax.lax.scan(body, zeros, (ids.T, weights.T))[0], None, jnp.zeros_like(weights)
+    grad_table = jax.lax.scan(body, zeros, (ids.T, weights.T))[0]
+    return grad_table.astype(table_dtype), None, jnp.zeros_like(weights)
 
 
 weighted_bag.defvjp(_bag_forward, _bag_backward)
@@ -101,18 +115,20 @@ class BagDense(nn.Module):
     bag: str = "scan"
     use_bias: bool = True
     counts: str = "raw"
+    dtype: str = "float32"      # compute dtype; the parameters stay float32
 
     @nn.compact
     def __call__(self, ids):
         if self.bag not in BAGS:
             raise errors.Error(f"unknown bag {self.bag!r}: choose one of {', '.join(BAGS)} (--config.model.bag=...)")
-        kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.vocab_size, self.features))
+        dtype = jnp.dtype(self.dtype)
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.vocab_size, self.features)).astype(dtype)
         if self.bag == "dense":
-            y = word_counts(ids, self.vocab_size, self.counts) @ kernel
+            y = word_counts(ids, self.vocab_size, self.counts).astype(dtype) @ kernel
         else:
             y = bag_of_words(kernel, ids, self.counts)
         if self.use_bias:
-            y = y + self.param("bias", nn.initializers.zeros, (self.features,))
+            y = y + self.param("bias", nn.initializers.zeros, (self.features,)).astype(dtype)
         return y
 
 
@@ -130,26 +146,29 @@ class BowConcat(nn.Module):
     batch_norm: bool = False    # Dense → BatchNorm → relu
     bag: str = "scan"           # scan (ids, fast) | dense (counts @ W, the Keras formulation)
     counts: str = "raw"         # input encoding: raw counts | binary (presence) | log1p (log(1 + count))
+    dtype: str = "float32"      # compute dtype ("bfloat16" for mixed precision); parameters and logits stay float32
     axis_name: str | None = None
 
     @nn.compact
     def __call__(self, ids, *, train: bool):
         ids = _check_ids(ids, self.vocab_size)
+        dtype = jnp.dtype(self.dtype)
         x = None
         for index, units in enumerate(self.hidden):
             if index == 0:
-                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts)(ids)
+                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts, dtype=self.dtype)(ids)
             else:
-                x = nn.Dense(units)(x)
+                x = nn.Dense(units, dtype=dtype)(x)
             if self.batch_norm:
                 x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
-                                 axis_name=self.axis_name)(x)
+                                 axis_name=self.axis_name, dtype=dtype)(x)
             x = nn.relu(x)
             if self.dropout:
                 x = nn.Dropout(self.dropout, deterministic=not train)(x)
         # Dense over concatenate(counts, x): its kernel split into the counts rows (a bag) and the x rows.
-        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False, counts=self.counts)(ids)
-        return logits + nn.Dense(self.num_outputs)(x) if x is not None else logits
+        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False, counts=self.counts,
+                          dtype=self.dtype)(ids).astype(jnp.float32)
+        return logits + nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32) if x is not None else logits
 
 
 class EmbedDense(nn.Module):
@@ -158,17 +177,19 @@ class EmbedDense(nn.Module):
     embed_dim: int = 32
     hidden: Sequence[int] = (100, 10)
     dropout: float = 0.5
+    dtype: str = "float32"      # compute dtype ("bfloat16" for mixed precision); parameters and logits stay float32
     axis_name: str | None = None
 
     @nn.compact
     def __call__(self, ids, *, train: bool):
         ids = _check_ids(ids, self.vocab_size)
-        flat = nn.Embed(self.vocab_size, self.embed_dim)(ids).reshape(ids.shape[0], -1)
+        dtype = jnp.dtype(self.dtype)
+        flat = nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype)(ids).reshape(ids.shape[0], -1)
         x = flat
         for units in self.hidden:
-            x = nn.relu(nn.Dense(units)(x))
+            x = nn.relu(nn.Dense(units, dtype=dtype)(x))
             x = nn.Dropout(self.dropout, deterministic=not train)(x)
-        return nn.Dense(self.num_outputs)(jnp.concatenate([flat, x], axis=-1))
+        return nn.Dense(self.num_outputs, dtype=dtype)(jnp.concatenate([flat, x], axis=-1)).astype(jnp.float32)
 
 
 class EmbedConv(nn.Module):
@@ -180,19 +201,21 @@ class EmbedConv(nn.Module):
     pool_size: int = 2
     dropout: float = 0.5
     bn_momentum: float = 0.99   # Keras' default; lower it for running statistics that keep up with fast learning
+    dtype: str = "float32"      # compute dtype ("bfloat16" for mixed precision); parameters and logits stay float32
     axis_name: str | None = None
 
     @nn.compact
     def __call__(self, ids, *, train: bool):
         ids = _check_ids(ids, self.vocab_size)
+        dtype = jnp.dtype(self.dtype)
 
         def batch_norm(x):
             return nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=1e-3,
-                                axis_name=self.axis_name)(x)
+                                axis_name=self.axis_name, dtype=dtype)(x)
 
-        x = batch_norm(nn.Embed(self.vocab_size, self.embed_dim)(ids))
+        x = batch_norm(nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype)(ids))
         for filters in self.filters:
-            x = nn.relu(nn.Conv(filters, (self.kernel_size,), padding="SAME")(x))
+            x = nn.relu(nn.Conv(filters, (self.kernel_size,), padding="SAME", dtype=dtype)(x))
             x = batch_norm(nn.max_pool(x, (self.pool_size,), strides=(self.pool_size,)))
         x = nn.Dropout(self.dropout, deterministic=not train)(x.reshape(x.shape[0], -1))
-        return nn.Dense(self.num_outputs)(x)
+        return nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32)
