@@ -2,6 +2,8 @@
 
     python launch.py --config configs/mnist_mlp.py[:variant] [--config.key=value ...] --workdir runs/NAME
     python launch.py --config configs/mnist_mlp.py --workdir runs/NAME --mode=evaluate
+    python launch.py --config ... --workdir runs/NAME --distributed [--coordinator_address=HOST:PORT \
+        --num_processes=N --process_id=I]      # one per process, same command and shared workdir
 
 Rerunning the same command with the same workdir resumes from the latest checkpoint.
 """
@@ -17,8 +19,21 @@ config_flags.DEFINE_config_file("config", None, "Experiment config file (configs
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, summaries, history.csv, summary.json and plots.")
 flags.DEFINE_enum("mode", "train", ["train", "evaluate"],
                   "train (resumes if the workdir has checkpoints) or evaluate (test metrics of the best checkpoint).")
-flags.DEFINE_bool("distributed", False, "Call jax.distributed.initialize() (multi-host TPU/GPU; TPU pods detect "
-                  "their peers, GPU clusters read the coordinator from flags/environment).")
+flags.DEFINE_bool("distributed", False,
+                  "Run as one of several JAX processes (multi-host): calls jax.distributed.initialize() before any "
+                  "device is touched. Every process runs the same command with the same --workdir on a shared "
+                  "filesystem; process 0 alone writes logs, history.csv, summary.json and plots, checkpoints go "
+                  "through orbax on every process. TPU pods, SLURM, Open MPI and Kubernetes jobs are detected; "
+                  "elsewhere give --coordinator_address (or $JAX_COORDINATOR_ADDRESS), --num_processes and "
+                  "--process_id. CPU processes use gloo collectives; set each one's device count with "
+                  "XLA_FLAGS=--xla_force_host_platform_device_count=N.")
+flags.DEFINE_string("coordinator_address", None,
+                    "With --distributed: host:port where process 0 runs the coordinator, e.g. 10.0.0.1:1234 "
+                    "(default: $JAX_COORDINATOR_ADDRESS, or detected from the cluster).")
+flags.DEFINE_integer("num_processes", None, "With --distributed: how many processes take part (default: detected).",
+                     lower_bound=1)
+flags.DEFINE_integer("process_id", None, "With --distributed: this process's index, 0 … num_processes-1 "
+                     "(default: detected).", lower_bound=0)
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -41,14 +56,30 @@ def parse_flags(argv):
         sys.exit(f"jaxlab: error: unknown config key in {overrides}: {' '.join(detail.split())}")
 
 
+def initialize_distributed() -> None:
+    """--distributed: joins the other processes; a missing or wrong setting is one line, not a traceback."""
+    given = {name: FLAGS[name].value for name in ("coordinator_address", "num_processes", "process_id")
+             if FLAGS[name].value is not None}
+    if not FLAGS.distributed:
+        if given:
+            sys.exit(f"jaxlab: error: {', '.join('--' + name for name in given)} set up a multi-process run: add "
+                     "--distributed")
+        return
+    import jax
+    try:
+        jax.distributed.initialize(**given)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        sys.exit(f"jaxlab: error: --distributed: {_one_line(str(exc))} (give --coordinator_address, "
+                 "--num_processes and --process_id, or run under a cluster jax detects)")
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     import tensorflow as tf
     tf.config.set_visible_devices([], "GPU")  # tf.data/tfds only; keep accelerator memory for JAX
     import jax
-    if FLAGS.distributed:
-        jax.distributed.initialize()
+    initialize_distributed()
     if jax.process_index() != 0:
         logging.set_verbosity(logging.WARNING)
     from jaxlab import errors, experiment, train

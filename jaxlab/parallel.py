@@ -8,12 +8,18 @@ Two modes, chosen by `config.parallelism`:
 * ``jit``: global arrays on a one-axis ``Mesh`` (``"data"``) with ``NamedSharding``: replicated values use
   ``P()``, batch indices are split along the batch axis, and XLA inserts the collectives.
 
+Multi-process runs (``launch.py --distributed``): the device list spans every process's devices. Each process
+holds the same host values (the whole dataset, the same seeds and batch orders), so `replicate` and
+`shard_batches` build global arrays from local copies, each process filling only its own devices, and
+`unreplicate` reads this process's own replica; the compiled steps run the collectives across processes.
+
 Every function here takes the mode and the device list, so the rest of jaxlab never touches a device.
 """
 from typing import Any, Callable, Sequence
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxlab import errors
@@ -46,13 +52,27 @@ def _pmap_sharding(devices) -> NamedSharding:
     return NamedSharding(Mesh(np.asarray(devices), (AXIS_NAME,)), P(AXIS_NAME))
 
 
+def _put(x: Any, sharding: NamedSharding) -> jax.Array:
+    """`jax.device_put`, also when `sharding` spans devices of other processes: then every process (holding the
+    same full value) places only its own devices' shards — no cross-process transfer, and none of the equality
+    check device_put would run (an all-gather of the whole value, which also fails on NaN)."""
+    if sharding.is_fully_addressable:
+        return jax.device_put(x, sharding)
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index], dtype=x.dtype)
+
+
 def replicate(tree: Any, mode: str, devices: Sequence[jax.Device]) -> Any:
-    """Host (or single-device) values → the same value on every device."""
+    """Host (or single-device) values → the same value on every device. In a multi-process run every process
+    passes the same values (data and seeds are identical everywhere) and fills its own devices."""
     if mode == "pmap":
         sharding = _pmap_sharding(devices)
         return jax.tree.map(
-            lambda x: jax.device_put(np.broadcast_to(np.asarray(x), (len(devices),) + np.shape(x)), sharding), tree)
-    return jax.device_put(tree, NamedSharding(_mesh(devices), P()))
+            lambda x: _put(np.broadcast_to(np.asarray(x), (len(devices),) + np.shape(x)), sharding), tree)
+    sharding = NamedSharding(_mesh(devices), P())
+    if sharding.is_fully_addressable:
+        return jax.device_put(tree, sharding)
+    return jax.tree.map(lambda x: _put(x, sharding), tree)
 
 
 def _first_replica(x):
@@ -63,7 +83,7 @@ def _first_replica(x):
 
 
 def unreplicate(tree: Any, mode: str) -> Any:
-    """Replicated device values → host numpy values (one copy)."""
+    """Replicated device values → host numpy values (one copy, read from this process's own devices)."""
     if mode == "pmap":
         return jax.tree.map(_first_replica, tree)
     return jax.device_get(tree)
@@ -75,8 +95,8 @@ def shard_batches(indices: np.ndarray, mode: str, devices: Sequence[jax.Device])
         steps, batch = indices.shape[:2]
         per_device = indices.reshape((steps, len(devices), batch // len(devices)) + indices.shape[2:])
         per_device = np.moveaxis(per_device, 1, 0)
-        return jax.device_put(per_device, _pmap_sharding(devices))
-    return jax.device_put(indices, NamedSharding(_mesh(devices), P(None, "data")))
+        return _put(per_device, _pmap_sharding(devices))
+    return _put(indices, NamedSharding(_mesh(devices), P(None, "data")))
 
 
 def compile(fn: Callable, mode: str, devices: Sequence[jax.Device], donate_first: bool = True) -> Callable:
@@ -108,10 +128,20 @@ def device_index(mode: str) -> jax.Array | int:
 
 
 def devices_for(config) -> list[jax.Device]:
-    """The devices a run uses: all of them, or the first `config.num_devices`."""
+    """The devices a run uses: all of them (of every process in a multi-process run), or the first
+    `config.num_devices`."""
     devices = jax.devices()
     wanted = config.get("num_devices", 0) or len(devices)
     if wanted > len(devices):
         raise errors.Error(f"--config.num_devices={wanted} but only {len(devices)} devices are visible")
+    if jax.process_count() > 1 and wanted != len(devices):
+        raise errors.Error(f"--config.num_devices={wanted} in a run of {jax.process_count()} processes: every "
+                           f"process must take part, so leave it at 0 (all {len(devices)} devices)")
     return devices[:wanted]
+
+
+def sync_processes(name: str) -> None:
+    """Waits until every process reaches the barrier `name` (nothing to wait for in a 1-process run)."""
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices(name)
 

@@ -232,10 +232,10 @@ def vmapped(config, workdir, splits, model, seeds, devices):
                                     for i, e in enumerate(epochs))
             epoch += count
             mean_row = mean_of([h[-1] for h in histories])
-            print(report.epoch_line(epoch, config.num_epochs, time.perf_counter() - dispatch_started,
-                                    {k: v for k, v in mean_row.items() if k != "epoch"}) + f" (mean of {len(seeds)})",
-                  flush=True)
             if jax.process_index() == 0:
+                print(report.epoch_line(epoch, config.num_epochs, time.perf_counter() - dispatch_started,
+                                        {k: v for k, v in mean_row.items() if k != "epoch"})
+                      + f" (mean of {len(seeds)})", flush=True)
                 write_seed_histories(history_path, seeds, histories)
             if epoch % every == 0 or epoch == config.num_epochs:
                 checkpoint.save(mngr, epoch, parallel.unreplicate(state, mode),

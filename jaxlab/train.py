@@ -361,11 +361,13 @@ def resume(s: Setup) -> tuple[Any, int]:
         for bad_epoch, exc in failures:
             aside = _unused_path(os.path.join(os.path.dirname(str(s.mngr.directory)), "checkpoints_unreadable",
                                               str(bad_epoch)))
-            os.makedirs(os.path.dirname(aside), exist_ok=True)
-            os.replace(os.path.join(str(s.mngr.directory), str(bad_epoch)), aside)
+            if jax.process_index() == 0:  # one process moves the shared folder; the others wait for it below
+                os.makedirs(os.path.dirname(aside), exist_ok=True)
+                os.replace(os.path.join(str(s.mngr.directory), str(bad_epoch)), aside)
             logging.warning("checkpoint of epoch %d is unreadable (%s); moved it to %s and resumed from epoch %d",
                             bad_epoch, type(exc).__name__, aside, epoch)
         if failures:
+            parallel.sync_processes("jaxlab_resume_moved_unreadable_checkpoints")
             s.mngr.reload()
         logging.info("resumed from epoch %d", epoch)
         return state, epoch
@@ -435,7 +437,8 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                                  config.get("divergence_factor", 0.0))
                 chunk_totals = parallel.unreplicate(chunk_totals, s.mode)
                 totals = chunk_totals if totals is None else totals.merge(chunk_totals)
-                report.progress_bar(min(first + chunk, len(order)), len(order))
+                if is_lead:
+                    report.progress_bar(min(first + chunk, len(order)), len(order))
             seconds = time.perf_counter() - started
             train_seconds += seconds
             if epoch > start_epoch + 1:
@@ -489,6 +492,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
         "num_params": int(sum(np.size(x) for x in jax.tree.leaves(parallel.unreplicate(state.params, s.mode)))),
         "state": parallel.unreplicate(state, s.mode),
         "device_kind": s.devices[0].device_kind, "device_count": len(s.devices),
+        "process_count": jax.process_count(),
     }
 
 

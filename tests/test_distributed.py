@@ -1,0 +1,127 @@
+"""Multi-host: 2 JAX processes × 4 CPU devices train exactly like 1 process × 8 devices, in pmap and jit mode.
+
+Each test starts two `launch.py --distributed` processes (through tests/distributed_worker.py, which adds mock tfds
+data): coordinator on 127.0.0.1, gloo CPU collectives, 4 fake devices per process. As on a real cluster both run
+the same command with the same --workdir (a shared filesystem), so the test checks the shared folder — one
+summary.json, history.csv, plot and TensorBoard event file, orbax checkpoints that a 1-process run restores — and
+the worker's record of what each process opened for writing: process 1 wrote nothing outside the checkpoints and
+printed no epoch lines. The reference is the same config trained in this pytest process on its 8 devices (while
+the two children run).
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from configs import mnist_mlp
+from jaxlab import experiment, predict, report
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORKER = os.path.join(ROOT, "tests", "distributed_worker.py")
+OVERRIDES = {"num_epochs": 2, "batch_size": 16, "eval_batch_size": 16, "model.hidden": (8,), "model.dropout": 0.1}
+TIMEOUT_S = 240
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def child_env() -> dict:
+    """This environment with 4 fake CPU devices instead of conftest's 8 (other XLA flags are kept)."""
+    flags = re.sub(r"--xla_force_host_platform_device_count=\d+", "", os.environ.get("XLA_FLAGS", ""))
+    return dict(os.environ, XLA_FLAGS=f"{flags} --xla_force_host_platform_device_count=4".strip(),
+                JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
+
+
+def start_processes(mode: str, workdir: str, records: str, num_processes: int = 2) -> list:
+    port = free_port()
+    overrides = [f"--config.{key}={value!r}" if isinstance(value, tuple) else f"--config.{key}={value}"
+                 for key, value in {"parallelism": mode, **OVERRIDES}.items()]
+    processes = []
+    for process_id in range(num_processes):
+        command = [sys.executable, WORKER, os.path.join(records, f"process_{process_id}.json"),
+                   "--config", os.path.join(ROOT, "configs", "mnist_mlp.py"), *overrides, "--workdir", workdir,
+                   "--distributed", f"--coordinator_address=127.0.0.1:{port}",
+                   f"--num_processes={num_processes}", f"--process_id={process_id}"]
+        processes.append(subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+    return processes
+
+
+def finish(processes) -> list[str]:
+    """Waits for every child (killing all on timeout); the stdout of each, or a failure showing their stderr."""
+    outputs, failed = [], False
+    for process in processes:
+        try:
+            stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            for other in processes:
+                other.kill()
+            stdout, stderr = process.communicate()
+            stderr += f"\n[killed after {TIMEOUT_S} s]"
+        outputs.append((stdout, stderr))
+        failed |= process.returncode != 0
+    if failed:
+        pytest.fail("\n".join(f"--- process {i} (exit {p.returncode}) stdout:\n{out[-3000:]}\nstderr:\n{err[-6000:]}"
+                              for i, (p, (out, err)) in enumerate(zip(processes, outputs))))
+    return [out for out, _ in outputs]
+
+
+@pytest.mark.parametrize("mode", ["pmap", "jit"])
+def test_two_processes_train_like_one_with_all_devices(mode, tiny, tmp_path):
+    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
+    records.mkdir()
+    processes = start_processes(mode, str(shared), str(records))
+    try:
+        with tfds.testing.mock_data(num_examples=96):
+            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism=mode, **OVERRIDES), str(single))
+    finally:
+        stdouts = finish(processes)
+    assert reference["device_count"] == 8 and reference["process_count"] == 1
+
+    summary = read_json(shared / "summary.json")
+    assert summary["device_count"] == 8 and summary["process_count"] == 2 and summary["epochs_run"] == 2
+    assert summary["final"] == pytest.approx(reference["final"], rel=1e-6)
+    assert {k: v for k, v in summary.items() if k.startswith("test_")} == pytest.approx(
+        {k: v for k, v in reference.items() if k.startswith("test_")}, rel=1e-6)
+    history = report.read_history(str(shared / "history.csv"))
+    assert [row["epoch"] for row in history] == [1, 2]  # written once, by one process
+    for row, reference_row in zip(history, report.read_history(str(single / "history.csv"))):
+        assert row == pytest.approx(reference_row, rel=1e-6)
+
+    # Orbax checkpoints written by both processes restore in a 1-process run, with the reference's parameters.
+    distributed, alone = predict.load(str(shared), which="latest"), predict.load(str(single), which="latest")
+    assert distributed.epoch == alone.epoch == 2
+    flat, reference_flat = (sorted(leaves(run.variables)) for run in (distributed, alone))
+    assert [name for name, _ in flat] == [name for name, _ in reference_flat]
+    for (name, value), (_, expected) in zip(flat, reference_flat):
+        np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+
+    # Only process 0 writes logs, summaries and plots.
+    written = [read_json(records / f"process_{i}.json")["written"] for i in range(2)]
+    assert written[1] == [], f"process 1 wrote {written[1]}"
+    assert {"summary.json.tmp", "history.csv", "plots/curves.png", "config.json"} <= set(written[0])
+    assert len([name for name in os.listdir(shared) if name.startswith("events.out.tfevents")]) == 1
+    assert os.path.exists(shared / "plots" / "curves.png")
+    assert "epoch 2/2" in stdouts[0] and "test:" in stdouts[0]
+    assert "epoch" not in stdouts[1] and "test:" not in stdouts[1]
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def leaves(tree, prefix=""):
+    """(path, array) for every leaf of a nested dict."""
+    if isinstance(tree, dict):
+        return [leaf for key, value in tree.items() for leaf in leaves(value, f"{prefix}/{key}")]
+    return [(prefix, np.asarray(tree))]
