@@ -89,6 +89,7 @@ def set_model(config: ml_collections.ConfigDict, variant: str) -> ml_collections
         from jaxlab import errors
         raise errors.Error(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)} (--config file.py:variant)")
     config.model = ml_collections.ConfigDict()
+    config.model.dtype = "float32"   # "bfloat16": bf16 compute, float32 parameters
     if variant == "two_layer":
         config.model.name = "mlp"
         config.model.hidden = config.data.get_ref("num_bits")   # one hidden layer of N tanh units

@@ -164,10 +164,7 @@ def _config_modules():
     for name in names:
         module = importlib.import_module(f"configs.{name}")
         for variant in getattr(module, "VARIANTS", (None,)):
-            marks = ()
-            if name in ("xor", "parity"):  # configs/xor.py set_model() replaces config.model without a dtype key
-                marks = pytest.mark.xfail(reason="configs/xor.py set_model() has no model.dtype", strict=False)
-            cases.append(pytest.param(module, variant, id=f"{name}:{variant}", marks=marks))
+            cases.append(pytest.param(module, variant, id=f"{name}:{variant}"))
     return cases
 
 
