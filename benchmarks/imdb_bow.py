@@ -61,15 +61,9 @@ def jaxlab_epoch_seconds(ids, labels, bag: str, epochs: int, batch_size: int) ->
 def keras_epochs(ids, labels, vocab_size: int, epochs: int, batch_size: int) -> float:
     """Steady-state seconds per epoch (25,000 reviews) of Keras 3 `fit` on the dense count matrix."""
     import keras
-    counts = np.zeros((len(ids), vocab_size), np.float32)
-    np.add.at(counts, (np.repeat(np.arange(len(ids)), ids.shape[1]), ids.reshape(-1)), 1.0)
-    counts[:, imdb.PAD_ID] = 0.0
-    l2 = keras.regularizers.L2(1e-4)
-    inputs = keras.Input((vocab_size,))
-    hidden = keras.layers.Dense(100, activation="relu", kernel_regularizer=l2)(inputs)
-    hidden = keras.layers.Dense(10, activation="relu", kernel_regularizer=l2)(hidden)
-    logit = keras.layers.Dense(1, kernel_regularizer=l2)(keras.layers.Concatenate()([inputs, hidden]))
-    model = keras.Model(inputs, logit)
+    import keras_models
+    counts = keras_models.bow_counts(ids, vocab_size)
+    model = keras_models.imdb_bow(vocab_size, l2=1e-4)
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[keras.metrics.BinaryAccuracy(threshold=0.0)])
     seconds = []

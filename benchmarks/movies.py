@@ -14,13 +14,13 @@ validation after each epoch. Each runs in its own subprocess.
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import time
 
 from keras_timing import epoch_timer  # benchmarks/, the script's folder
+from readme import write_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -61,12 +61,10 @@ def run_keras(path: str) -> dict:
     import numpy as np
     _, splits = arrays(path)
     keras.utils.set_random_seed(0)
-    layers = [keras.Input(splits.train["inputs"].shape[1:])]
-    for units in (64, 128, 128, 64, 64):
-        layers += [keras.layers.Dense(units), keras.layers.BatchNormalization(), keras.layers.Activation("relu")]
-    model = keras.Sequential(layers + [keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    import keras_models
+    model = keras_models.movies_bn(splits.train["inputs"].shape[1])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     epoch_seconds = []
 
     history = model.fit(splits.train["inputs"], splits.train["label"], batch_size=BATCH, epochs=EPOCHS, verbose=0,
@@ -86,17 +84,6 @@ def table(results: list[dict]) -> str:
                      f"{row['val_accuracy']:.3f} |")
     lines.append(f"\nKeras / jaxlab training time: {keras['train_seconds'] / jaxlab['train_seconds']:.1f}×")
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    path = os.path.join(ROOT, "benchmarks", "README.md")
-    current = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    section = f"## Movies MLP (tabular)\n\n{text}\n"
-    pattern = re.compile(r"## Movies MLP \(tabular\)\n.*?(?=\n## |\Z)", re.S)
-    updated = pattern.sub(lambda _: section.rstrip("\n"), current) if pattern.search(current) \
-        else current.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(updated.rstrip("\n") + "\n")
 
 
 def main():
@@ -121,8 +108,8 @@ def main():
     text = table(results)
     print(text)
     if args.write:
-        write_section(text + f"\n\nMeasured {time.strftime('%Y-%m-%d')} on the shared 2-core CPU "
-                      "(`python benchmarks/movies.py --write`).")
+        write_section("Movies MLP (tabular)", text + f"\n\nMeasured {time.strftime('%Y-%m-%d')} on the shared "
+                      "2-core CPU (`python benchmarks/movies.py --write`).")
 
 
 if __name__ == "__main__":

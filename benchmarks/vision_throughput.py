@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 from keras_timing import epoch_timer  # benchmarks/, the script's folder
+from readme import write_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CNN_TOKENS = ("conv32", "pool", "bn", "conv16", "pool", "bn", "flatten")
@@ -85,27 +86,8 @@ def jaxlab_rate(model: str, batch: int, steps: int, dtype: str) -> float:
 
 
 def keras_model(model: str):
-    import keras
-    from keras import layers
-
-    shape, classes = SHAPES[model]
-    stack = [keras.Input(shape)]
-    if model == "cnn":
-        stack += [layers.Conv2D(32, 3, padding="same", activation="relu"), layers.MaxPooling2D(),
-                  layers.BatchNormalization(),
-                  layers.Conv2D(16, 3, padding="same", activation="relu"), layers.MaxPooling2D(),
-                  layers.BatchNormalization(), layers.Flatten()]
-    else:
-        for width in (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"):
-            if width == "M":
-                stack.append(layers.MaxPooling2D())
-            else:
-                stack += [layers.Conv2D(width, 3, padding="same", use_bias=False), layers.BatchNormalization(),
-                          layers.ReLU()]
-        stack += [layers.Flatten(), layers.Dense(512, use_bias=False), layers.BatchNormalization(), layers.ReLU(),
-                  layers.Dropout(0.5)]
-    stack.append(layers.Dense(classes))
-    return keras.Sequential(stack)
+    import keras_models  # benchmarks/, the script's folder
+    return keras_models.lab_cnn(SHAPES[model][1]) if model == "cnn" else keras_models.vgg16(SHAPES[model][1])
 
 
 def keras_rate(model: str, batch: int, steps: int) -> float:
@@ -152,19 +134,6 @@ def table(results) -> str:
     return "\n".join(lines)
 
 
-def write_readme(text: str) -> None:
-    path = os.path.join(ROOT, "benchmarks", "README.md")
-    old = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    section = "## Vision throughput\n\n" + text.strip() + "\n"
-    pattern = re.compile(r"## Vision throughput\n.*?(?=\n## |\Z)", re.S)
-    if pattern.search(old):
-        new = pattern.sub(lambda _: section.rstrip("\n") + "\n", old)
-    else:
-        new = old.rstrip("\n") + "\n\n" + section
-    with open(path, "w") as f:
-        f.write(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--case", help="internal: run one case and print its rate")
@@ -187,7 +156,7 @@ def main() -> None:
     text = table(results)
     print(text)
     if not args.no_write and not args.only:
-        write_readme(text)
+        write_section("Vision throughput", text)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+"""benchmarks/: the Keras twins are the same nets as the jaxlab configs they are timed against, and README sections
+are replaced in place. Nothing here is timed (benchmarks/run.py --quick checks the suite end to end)."""
+import os
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+
+import keras_models  # noqa: E402
+import readme  # noqa: E402
+import run  # noqa: E402
+
+from jaxlab import models  # noqa: E402
+from jaxlab.models import vgg  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(run.BENCHES))
+def test_keras_twin_has_the_jaxlab_configs_parameters(name):
+    """Same parameter count (Keras' BatchNorm moving statistics = flax's batch_stats) for every suite model."""
+    bench = run.BENCHES[name]
+    config = run.get_config(bench)
+    inputs, _ = run.make_data(bench, 2)
+    outputs = 1 if config.task == "binary" else bench.num_classes
+    model = models.build(config.model, outputs)
+    shapes = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False), jnp.asarray(inputs))
+    jaxlab_count = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))
+    assert bench.keras(config).count_params() == jaxlab_count
+    assert keras_models.VGG16 == vgg.VGG16
+
+
+def test_bow_counts_match_jaxlab_word_counts():
+    from jaxlab.models import text
+    ids = np.array([[5, 3, 5, 0, 0], [2, 2, 2, 9, 1]], np.int32)
+    for counts in ("raw", "binary", "log1p"):
+        np.testing.assert_allclose(keras_models.bow_counts(ids, 10, counts),
+                                   np.asarray(text.word_counts(jnp.asarray(ids), 10, counts)), rtol=1e-6)
+
+
+def test_write_section_replaces_in_place_or_appends(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("# Benchmarks\n\n## A (x)\n\nold a\n\n## B\n\nold b\n")
+    readme.write_section("A (x)", "new a\n", str(path))
+    readme.write_section("B", "new b", str(path))
+    readme.write_section("C", "c", str(path))
+    assert path.read_text() == "# Benchmarks\n\n## A (x)\n\nnew a\n\n## B\n\nnew b\n\n## C\n\nc\n"
