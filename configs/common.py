@@ -15,6 +15,9 @@ def default_config() -> ml_collections.ConfigDict:
     config.batch_size = 32            # global batch (divides by the device count)
     config.eval_batch_size = 1000
     config.steps_per_dispatch = 0     # 0 = whole epoch per dispatch (≈20 chunks with a progress bar on a terminal)
+    config.unroll_steps = -1          # train steps per dispatch as straight-line code, no loop (0 = lax.scan loop);
+                                      # -1 = 8 for nets with convolutions on CPU (XLA:CPU's loop slows their
+                                      # backward pass ~25×), else 0
     config.input = "device"           # device: splits on the accelerator, batches gathered there | host: batches
                                       # built in host memory and shipped per dispatch (data too big for the device)
     config.task = "classification"    # classification | binary | regression | reconstruction

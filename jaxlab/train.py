@@ -115,17 +115,45 @@ def _batch_size(rows) -> int:
     return jax.tree.leaves(rows)[0].shape[0]
 
 
-def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls):
+def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls, unroll: bool = False):
     """Runs `step` over consecutive batches (`rows` is [steps, batch] indices into `data`, or with `data` None the
-    batches themselves, [steps, batch, ...] per key) inside one compiled `lax.scan`."""
+    batches themselves, [steps, batch, ...] per key) inside one compiled `lax.scan`, or with `unroll` as
+    straight-line code (see `unrolled_steps`)."""
     def body(carry, batch_rows):
         state, totals = carry
         batch = _batch(data, batch_rows, jnp.ones((_batch_size(batch_rows),), jnp.float32))
         state, batch_metrics, loss = step(state, batch, rng)
         return (state, totals.merge(batch_metrics)), loss
 
-    (state, totals), step_losses = jax.lax.scan(body, (state, metrics_cls.empty()), rows)
+    carry = (state, metrics_cls.empty())
+    if unroll:
+        step_losses = []
+        for index in range(jax.tree.leaves(rows)[0].shape[0]):
+            carry, loss = body(carry, jax.tree.map(lambda value: value[index], rows))
+            step_losses.append(loss)
+        (state, totals), step_losses = carry, jnp.stack(step_losses)
+    else:
+        (state, totals), step_losses = jax.lax.scan(body, carry, rows)
     return state, totals, step_losses
+
+
+UNROLLED_STEPS = 8
+
+
+def unrolled_steps(config: ConfigDict, model: nn.Module, sample_inputs: np.ndarray, devices) -> int:
+    """Training steps per dispatch written out without a loop; 0 = the `lax.scan` loop.
+
+    XLA:CPU runs backward convolutions ~25× slower inside a while loop than in straight-line code (measured in
+    benchmarks/README.md), so by default (``config.unroll_steps = -1``) a model with convolutions on CPU gets
+    `UNROLLED_STEPS` unrolled steps per dispatch; everything else, and every model on GPU/TPU, keeps the loop.
+    ``config.unroll_steps = k`` forces k (0 = loop)."""
+    wanted = config.get("unroll_steps", -1)
+    if wanted >= 0:
+        return wanted
+    if devices[0].platform != "cpu":
+        return 0
+    init = jax.make_jaxpr(lambda inputs: model.init(jax.random.PRNGKey(0), inputs, train=False))(sample_inputs)
+    return UNROLLED_STEPS if "conv_general_dilated" in str(init) else 0
 
 
 def eval_pass(state, data, rows, mask, *, step: Callable, metrics_cls):
@@ -181,6 +209,7 @@ class Setup(NamedTuple):
     steps_per_epoch: int
     mngr: Any
     input: str             # "device" | "host"
+    unroll_steps: int      # > 0: that many training steps per dispatch as straight-line code
 
 
 def init_state(model: nn.Module, tx, plateau_tx, sample_inputs: np.ndarray, seed: int) -> TrainState:
@@ -211,9 +240,10 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
                    l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
     augment_fn = augment.build(config.data.get("augment", ())) if config.data.get("augment", ()) else None
+    unroll = unrolled_steps(config, model, splits.train["inputs"][:1], devices)
     train_fn = parallel.compile(functools.partial(
         train_chunk, step=functools.partial(train_step, tx=tx, augment=augment_fn, **statics),
-        metrics_cls=metrics_cls), mode, devices)
+        metrics_cls=metrics_cls, unroll=unroll > 0), mode, devices)
     eval_fn = parallel.compile(functools.partial(
         eval_pass, step=functools.partial(eval_step, **statics), metrics_cls=metrics_cls), mode, devices,
         donate_first=False)
@@ -227,7 +257,7 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
             if split is not None}
     rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
     return Setup(mode, devices, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls, steps_per_epoch,
-                 checkpoint.manager(workdir, config.checkpoint), input_mode)
+                 checkpoint.manager(workdir, config.checkpoint), input_mode, unroll)
 
 
 def inputs(s: Setup, split: str, rows: np.ndarray) -> tuple[Any, Any]:
@@ -411,7 +441,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     state, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
     stop = _signal_flag(signal.SIGTERM)
     tty = sys.stdout.isatty()
-    chunk = config.get("steps_per_dispatch", 0) or (
+    chunk = config.get("steps_per_dispatch", 0) or s.unroll_steps or (
         math.ceil(s.steps_per_epoch / 20) if tty or s.input == "host" else s.steps_per_epoch)
     train_seconds, steady_seconds, steady_steps = 0.0, 0.0, 0
     try:

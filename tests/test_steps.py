@@ -148,3 +148,44 @@ def test_config_typo_is_a_clear_error(tmp_path):
     assert result.returncode != 0
     assert "learning_rat" in result.stderr and "learning_rate" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _cnn_chunk(unroll_steps, tmp_path):
+    from configs import mnist_cnn
+    from jaxlab import parallel
+    rng = np.random.default_rng(0)
+    splits = Splits({"inputs": rng.random((32, 12, 12, 1), dtype=np.float32),
+                     "label": rng.integers(0, 10, 32).astype(np.int32)}, None, None, {"num_classes": 10})
+    config = mnist_cnn.get_config("default")
+    config.parallelism, config.batch_size, config.unroll_steps = "jit", 8, unroll_steps
+    config.optimizer.name = "sgd"   # Adam turns float noise in the (BatchNorm-cancelled) conv bias grads into ±lr
+    config.optimizer.learning_rate = 0.05
+    model = models.build(config.model, 10, None)
+    s = train.setup(config, str(tmp_path / f"unroll{unroll_steps}"), splits, model, jax.devices()[:1])
+    rows = parallel.shard_batches(train.epoch_order(0, 1, 32, 8), "jit", s.devices)
+    state, totals, losses = s.train_fn(s.state, s.data["train"], rows, s.rng)
+    s.mngr.close()
+    return s.unroll_steps, jax.device_get(state), train.compute(totals), np.asarray(losses)
+
+
+def test_unrolled_steps_compute_what_the_scan_loop_does(tmp_path):
+    """The straight-line chunk (XLA:CPU's fast path for backward convolutions) runs the same steps as lax.scan:
+    equal up to float reassociation."""
+    auto, unrolled, unrolled_metrics, unrolled_losses = _cnn_chunk(-1, tmp_path)
+    loop, looped, looped_metrics, looped_losses = _cnn_chunk(0, tmp_path)
+    assert (auto, loop) == (train.UNROLLED_STEPS, 0)   # a conv net on CPU is unrolled by default
+    np.testing.assert_allclose(unrolled_losses, looped_losses, rtol=1e-5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+                 (unrolled.params, unrolled.batch_stats), (looped.params, looped.batch_stats))
+    assert unrolled_metrics == pytest.approx(looped_metrics, rel=1e-5)
+    assert int(unrolled.step) == int(looped.step) == 4
+
+
+def test_unroll_default_only_for_convolutions_on_cpu():
+    from configs import mnist_mlp
+    config = mnist_mlp.get_config()
+    sample = np.zeros((1, 28, 28, 1), np.float32)
+    mlp = models.build(config.model, 10, None)
+    assert train.unrolled_steps(config, mlp, sample, jax.devices()) == 0
+    config.unroll_steps = 3
+    assert train.unrolled_steps(config, mlp, sample, jax.devices()) == 3
