@@ -11,9 +11,8 @@ import optax
 import pytest
 from ml_collections import ConfigDict
 
-from configs import imdb_bow, imdb_embed, mnist_mlp
-from jaxlab import experiment, losses, metrics, models, parallel, train
-from jaxlab.data import Splits
+from configs import imdb_bow, imdb_embed
+from jaxlab import experiment, losses, metrics, models, train
 from jaxlab.models import text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -186,24 +185,3 @@ def test_text_config_end_to_end_in_bfloat16(module, variant, mock_tfds, tiny, tm
     summary = experiment.run(config, str(tmp_path))
     assert summary["epochs_run"] == 1 and summary["num_test_examples"] == 96
     assert np.isfinite(summary["test_loss"]) and 0.0 <= summary["test_accuracy"] <= 1.0
-
-
-@pytest.mark.parametrize("mode", parallel.MODES)
-def test_train_step_donates_the_state(mode, tmp_path):
-    """The compiled train step takes the state's buffers (no second copy of params and optimizer state)."""
-    rng = np.random.default_rng(0)
-    train_set = {"inputs": rng.normal(size=(16, 4)).astype(np.float32),
-                 "label": rng.integers(0, 3, size=16).astype(np.int32)}
-    splits = Splits(train_set, None, None, {"num_classes": 3, "num_outputs": 3, "task": "classification",
-                                            "input_shape": [4]})
-    config = mnist_mlp.get_config()
-    config.parallelism, config.num_devices, config.batch_size, config.eval_batch_size = mode, 2, 16, 16
-    config.model.hidden = (8,)
-    model = models.build(config.model, 3, parallel.axis_name(mode))
-    s = train.setup(config, str(tmp_path), splits, model)
-    s.mngr.close()
-    rows = np.arange(16, dtype=np.int32).reshape(1, 16)
-    before = jax.tree.leaves((s.state.params, s.state.opt_state))
-    state, _, _ = s.train_fn(s.state, s.data["train"], parallel.shard_batches(rows, mode, s.devices), s.rng)
-    assert all(x.is_deleted() for x in before)
-    assert not any(x.is_deleted() for x in jax.tree.leaves(state))

@@ -5,7 +5,6 @@ import os
 
 import jax
 import numpy as np
-import optax
 import pytest
 
 from configs import mnist_mlp
@@ -15,21 +14,32 @@ from jaxlab.data import Splits
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def linear_setup(tmp_path, l2=0.0):
+def linear_setup(tmp_path, l2=0.0, mode="jit", num_devices=1):
     rng = np.random.default_rng(42)
     train_set = {"inputs": rng.normal(size=(16, 4)).astype(np.float32),
                  "label": rng.integers(0, 3, size=16).astype(np.int32)}
     splits = Splits(train_set, None, None, {"num_classes": 3, "num_outputs": 3, "task": "classification",
                                             "input_shape": [4]})
     config = mnist_mlp.get_config()
-    config.parallelism, config.num_devices, config.batch_size, config.eval_batch_size = "jit", 1, 16, 16
+    config.parallelism, config.num_devices, config.batch_size, config.eval_batch_size = mode, num_devices, 16, 16
     config.model.hidden = ()
     config.optimizer.learning_rate = 0.5
     config.l2 = l2
-    model = models.build(config.model, 3, None)
+    model = models.build(config.model, 3, parallel.axis_name(mode))
     s = train.setup(config, str(tmp_path), splits, model)
     s.mngr.close()
     return s, train_set
+
+
+@pytest.mark.parametrize("mode", parallel.MODES)
+def test_train_step_donates_the_state(mode, tmp_path):
+    """The compiled train step takes the state's buffers (no second copy of params and optimizer state)."""
+    s, _ = linear_setup(tmp_path, mode=mode, num_devices=2)
+    rows = np.arange(16, dtype=np.int32).reshape(1, 16)
+    before = jax.tree.leaves((s.state.params, s.state.opt_state))
+    state, _, _ = s.train_fn(s.state, s.data["train"], parallel.shard_batches(rows, mode, s.devices), s.rng)
+    assert all(x.is_deleted() for x in before)
+    assert not any(x.is_deleted() for x in jax.tree.leaves(state))
 
 
 @pytest.mark.parametrize("l2", [0.0, 0.01])

@@ -10,7 +10,7 @@ import pytest
 from ml_collections import ConfigDict
 
 from configs import cifar_alexnet, cifar_vgg
-from jaxlab import confusion, data, experiment, models, parallel, train
+from jaxlab import confusion, data, experiment, models, train
 from jaxlab.data import augment
 
 TINY_MODEL = {
