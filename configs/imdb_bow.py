@@ -59,7 +59,8 @@ def sentiment_base(max_length: int) -> ml_collections.ConfigDict:
     config.data.name = "imdb_reviews"
     config.data.validation_split = 0.1
     config.data.vocab_size = 10_000      # padding (0) and out-of-vocabulary (1) ids included
-    config.data.max_length = max_length  # token ids per review: padded / truncated at the end
+    config.data.max_length = max_length  # token ids per review
+    config.data.keep = "start"           # a longer review keeps its first max_length tokens ("end": its last)
     config.data.normalize = "none"       # unused by text data
     config.task = "binary"
     config.loss = "sigmoid_binary_cross_entropy"

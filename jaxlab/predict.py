@@ -32,7 +32,8 @@ class Run(NamedTuple):
         if "vocabulary" in self.info:  # a text run: raw strings → ids with the run's own vocabulary
             from jaxlab.data import imdb
             texts = [inputs] if isinstance(inputs, (str, bytes)) else list(inputs)
-            inputs = imdb.encode(texts, self.info["vocabulary"], self.info["max_length"])
+            inputs = imdb.encode(texts, self.info["vocabulary"], self.info["max_length"],
+                                 self.info.get("keep", "start"))
         if self.info.get("tabular"):  # a CSV run: a pandas DataFrame of raw rows → the run's fitted transform
             from jaxlab.data import tabular
             inputs = tabular.transform(inputs, self.info["tabular"])

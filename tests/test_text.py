@@ -65,6 +65,15 @@ def test_oov_and_padding_ids():
     assert ids.tolist() == [[2, 3, 2, 1, 3, 0], [2, 2, 2, 2, 2, 2]]      # case, punctuation, <br />, OOV, padding
 
 
+def test_keep_end_takes_the_last_tokens_padded_in_front():
+    vocabulary = ["", "[UNK]", "a", "b", "c"]
+    texts = ["a b c a b c b", "c", ""]
+    assert imdb.encode(texts, vocabulary, 4, keep="start").tolist() == [[2, 3, 4, 2], [4, 0, 0, 0], [0, 0, 0, 0]]
+    assert imdb.encode(texts, vocabulary, 4, keep="end").tolist() == [[2, 3, 4, 3], [0, 0, 0, 4], [0, 0, 0, 0]]
+    with pytest.raises(errors.Error, match="unknown data.keep 'middle'"):
+        imdb.encode(texts, vocabulary, 4, keep="middle")
+
+
 def _brute_force_counts(ids, vocab_size, encoding="raw"):
     counts = np.zeros((len(ids), vocab_size), np.float64)
     for row, review in enumerate(ids):

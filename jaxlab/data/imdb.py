@@ -1,7 +1,9 @@
 """IMDB movie reviews (tfds ``imdb_reviews``) as int32 token-id sequences, with a vocabulary fitted on train only.
 
 `config.data`: ``data_dir``, ``validation_split`` (the last fraction of train, as Keras), ``vocab_size`` (10,000:
-padding and out-of-vocabulary ids included), ``max_length`` (ids padded with 0 / truncated at the end).
+padding and out-of-vocabulary ids included), ``max_length``, ``keep``: which tokens of a longer review stay —
+``start`` (the first `max_length`, padding with 0 after them) or ``end`` (the last `max_length`, padding before
+them: Keras `pad_sequences`' default, which keeps a review's conclusion).
 
 Ids: ``PAD_ID`` = 0 fills short reviews, ``OOV_ID`` = 1 stands for every word outside the vocabulary, 2… are the
 most frequent training words. Keras `TextVectorization` (lower case, punctuation stripped, whitespace split; HTML
@@ -28,11 +30,14 @@ def clean(texts) -> list[str]:
     return [_BREAKS.sub(" ", t.decode("utf-8") if isinstance(t, bytes) else str(t)) for t in texts]
 
 
-def _vectorizer(max_length: int, vocabulary: list[str] | None = None, vocab_size: int | None = None):
+KEEP = ("start", "end")
+
+
+def _vectorizer(max_length: int | None, vocabulary: list[str] | None = None, vocab_size: int | None = None):
     import keras  # TextVectorization needs TensorFlow; imported here so that model code never pulls it in
     return keras.layers.TextVectorization(max_tokens=vocab_size, output_mode="int", output_sequence_length=max_length,
                                           standardize="lower_and_strip_punctuation", split="whitespace",
-                                          vocabulary=vocabulary)
+                                          vocabulary=vocabulary, ragged=max_length is None)
 
 
 def fit_vocabulary(texts, vocab_size: int) -> list[str]:
@@ -47,19 +52,31 @@ def fit_vocabulary(texts, vocab_size: int) -> list[str]:
     return vocabulary
 
 
-def encode(texts, vocabulary: list[str], max_length: int) -> np.ndarray:
-    """Raw reviews → int32 ids [N, max_length] with the run's vocabulary (0 = padding, 1 = OOV)."""
+def encode(texts, vocabulary: list[str], max_length: int, keep: str = "start") -> np.ndarray:
+    """Raw reviews → int32 ids [N, max_length] with the run's vocabulary (0 = padding, 1 = OOV), keeping the
+    first (``keep="start"``) or the last (``"end"``, padded in front) `max_length` tokens of longer reviews."""
     import tensorflow as tf
-    layer = _vectorizer(max_length, vocabulary=list(vocabulary))
-    dataset = tf.data.Dataset.from_tensor_slices(clean(texts) or [""]).batch(2048).map(layer)
-    ids = np.concatenate([np.asarray(chunk) for chunk in dataset]).astype(np.int32)
-    return ids[:len(texts)]
+    if keep not in KEEP:
+        raise errors.Error(f"unknown data.keep {keep!r}: use --config.data.keep=start or end")
+    texts = clean(texts)
+    if keep == "start":
+        layer = _vectorizer(max_length, vocabulary=list(vocabulary))
+        dataset = tf.data.Dataset.from_tensor_slices(texts or [""]).batch(2048).map(layer)
+        return np.concatenate([np.asarray(chunk) for chunk in dataset]).astype(np.int32)[:len(texts)]
+    layer = _vectorizer(None, vocabulary=list(vocabulary))
+    ids = np.zeros((len(texts), max_length), np.int32)
+    for first in range(0, len(texts), 2048):
+        for row, tokens in enumerate(layer(texts[first:first + 2048]).to_list(), start=first):
+            tail = tokens[-max_length:]
+            ids[row, max_length - len(tail):] = tail
+    return ids
 
 
 def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None, config: ConfigDict):
     """Splits from raw {"text", "label"} arrays: hold-out, vocabulary from the training part only, ids."""
     from jaxlab.data import Splits  # the registry imports this module
     max_length, vocab_size = config.get("max_length", 500), config.get("vocab_size", 10_000)
+    keep = config.get("keep", "start")
     if max_length < 1:
         raise errors.Error(f"max_length must be positive, got {max_length} (--config.data.max_length=...)")
     train_part, validation = preprocess.validation_split(
@@ -70,11 +87,11 @@ def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None
     def finish(dataset):
         if dataset is None:
             return None
-        return {"inputs": encode(dataset["text"], vocabulary, max_length),
+        return {"inputs": encode(dataset["text"], vocabulary, max_length, keep),
                 "label": np.asarray(dataset["label"]).astype(np.int32)}
 
     info = {"num_classes": 2, "num_outputs": 1, "task": "binary", "input_shape": [max_length],
-            "vocab_size": len(vocabulary), "max_length": max_length, "pad_id": PAD_ID, "oov_id": OOV_ID,
+            "vocab_size": len(vocabulary), "max_length": max_length, "keep": keep, "pad_id": PAD_ID, "oov_id": OOV_ID,
             "vocabulary": vocabulary}
     return Splits(finish(train_part), finish(validation), finish(test), info)
 
