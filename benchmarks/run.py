@@ -66,10 +66,8 @@ BENCHES = {
                       overrides=(("data.max_length", 500),), vocab_size=10_000),
     "movies": Bench("Movies MLP (bn)", "movies_profit:bn", (36,), 2, 2_334, 20, 400, 3.0,
                     lambda c: _keras_models().movies_bn(36)),
-    # 64 images: jaxlab's VGG16 step at batch 32 took ~30 s on the loaded CPU (convolutions inside the train
-    # chunk's lax.scan run ~8x slower on XLA:CPU than the same step jitted alone, jax-ml/jax#12868); raise to 256
-    # once that is fixed.
-    "cifar_vgg": Bench("CIFAR VGG16-BN", "cifar_vgg:default", (32, 32, 3), 100, 64, 2, 64, 1.0,
+    # 256 images (8 steps at batch 32): a VGG16 step takes seconds on this CPU.
+    "cifar_vgg": Bench("CIFAR VGG16-BN", "cifar_vgg:default", (32, 32, 3), 100, 256, 2, 64, 1.0,
                        lambda c: _keras_models().vgg16(100, c.l2, dense=tuple(c.model.dense),
                                                         dropout=c.model.dropout),
                        overrides=(("batch_size", 32), ("data.augment", ()))),
