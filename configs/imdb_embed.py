@@ -4,16 +4,26 @@
     TFDS_DATA_DIR=../shared/data/tfds python launch.py --config configs/imdb_embed.py:conv --workdir runs/imdb_conv
 
 Variants: dense (the lab's: Embedding(10k, 32) → Flatten → Dense 100 → Dropout → Dense 10 → Dropout →
-concatenate(flattened embeddings, that) → Dense 1; ~1.9M parameters; goal ≥ 0.87) and conv (Embedding(10k, 16) →
+concatenate(flattened embeddings, that) → Dense 1; ~1.9M parameters; L2 1e-4 on the Dense kernels, up to 12
+epochs with early stopping; goal ≥ 0.87) and conv (Embedding(10k, 16) →
 BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout → Dense 1; ~172k parameters;
 goal ≥ 0.890; Keras on this machine: 0.840 after 5 epochs).
 
-Results (2026-11-30, 2-core CPU shared with other jobs, real imdb_reviews: 22,500 train / 2,500 validation /
-25,000 test; restore_best on validation accuracy):
+Both keep the last 500 tokens of longer reviews (data.keep=end, as Keras pad_sequences).
+
+Results (2-core CPU shared with other jobs, real imdb_reviews: 22,500 train / 2,500 validation / 25,000 test;
+restore_best on validation accuracy):
 
     variant   epochs       test accuracy   test ROC AUC   goal
-    dense     6 (best 4)   0.8575          0.9278         0.87 (not reached; early-stopped, overfits from epoch 5)
+    dense     7 (best 5)   0.8737          0.9477         0.87 — reached (2026-12-01, the first command, 54 s)
     conv      10 (best 10) 0.8429          0.9232         0.890 (not reached)
+
+dense, how the recipe was chosen (2026-12-01; each run early-stopped, chosen on validation accuracy):
+    keep the first 500 tokens (2026-11-30 config):        test 0.8575 (its validation figure was not kept)
+    keep the last 500 tokens (data.keep=end):             val 0.8732 → test 0.8675
+    + Adam 3e-4 instead of 1e-3:                          val 0.8520 → test 0.8465
+    + L2 1e-4 on the Dense kernels, Adam 1e-3 (adopted):  val 0.8836 → test 0.8737
+The conv row below was measured with the first 500 tokens (before data.keep=end).
 
 conv, exactly as run: the 3-epoch run of this config (0.7782 test, AUC 0.8725 after epoch 3) resumed from its epoch-3
 checkpoint in a copy of its workdir with
@@ -39,6 +49,7 @@ VARIANTS = ("dense", "conv")
 
 def base() -> ml_collections.ConfigDict:
     config = imdb_bow.sentiment_base(max_length=500)
+    config.data.keep = "end"             # the last 500 tokens, padded in front (Keras pad_sequences' default)
     config.batch_size = 128
     config.num_epochs = 3
     config.early_stopping.patience = 2
@@ -53,6 +64,8 @@ def get_config(variant: str = "conv") -> ml_collections.ConfigDict:
         config.model.embed_dim = 32
         config.model.hidden = (100, 10)
         config.model.dropout = 0.5
+        config.l2 = 1e-4                 # on the Dense kernels (the embedding table is not penalised)
+        config.num_epochs = 12
     elif variant == "conv":
         config.model.name = "embed_conv"
         config.model.embed_dim = 16
