@@ -94,3 +94,19 @@ def test_denoise_end_to_end_writes_reconstructions(mock_tfds, tiny, tmp_path):
     assert "test_accuracy" not in summary
     assert summary["best_val_loss"] is not None
     assert os.path.getsize(tmp_path / "plots" / "reconstructions.png") > 0
+
+
+@pytest.mark.parametrize("shape,size", [((3, 28, 28, 4), 2), ((3, 7, 7, 2), 2), ((2, 500, 16), 2),
+                                        ((2, 249, 16), 2), ((2, 30, 8), 3)])
+def test_reshape_max_pool_equals_flax_max_pool(shape, size):
+    """jaxlab.models.pooling.max_pool (fast gradient on XLA:CPU) = flax's VALID max_pool, values and gradients."""
+    import flax.linen as nn
+    import jax
+
+    from jaxlab.models import pooling
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)   # no ties: one max per window
+    window = (size,) * (len(shape) - 2)
+    reference = lambda v: nn.max_pool(v, window, strides=window)  # noqa: E731
+    np.testing.assert_array_equal(pooling.max_pool(x, size), reference(x))
+    np.testing.assert_array_equal(jax.grad(lambda v: (pooling.max_pool(v, size) ** 2).sum())(x),
+                                  jax.grad(lambda v: (reference(v) ** 2).sum())(x))

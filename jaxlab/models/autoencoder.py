@@ -9,7 +9,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxlab.models import layers as layer_lib
+from jaxlab.models import layers as layer_lib, pooling
 
 
 class ConvAutoencoder(nn.Module):
@@ -28,7 +28,7 @@ class ConvAutoencoder(nn.Module):
             x = x[..., None]
         for features in self.features:
             x = act(nn.Conv(features, (3, 3), padding="SAME", dtype=dtype)(x))
-            x = nn.max_pool(x, (2, 2), strides=(2, 2))
+            x = pooling.max_pool_2x2(x)
         for features in reversed(self.features):
             x = act(nn.ConvTranspose(features, (3, 3), strides=(2, 2), padding="SAME", dtype=dtype)(x))
         return nn.Conv(self.num_outputs, (3, 3), padding="SAME", dtype=dtype)(x).astype(jnp.float32)

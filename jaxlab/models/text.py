@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxlab import errors
+from jaxlab.models import pooling
 
 BAGS = ("scan", "dense")
 COUNTS = ("raw", "binary", "log1p")
@@ -216,6 +217,6 @@ class EmbedConv(nn.Module):
         x = batch_norm(nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype)(ids))
         for filters in self.filters:
             x = nn.relu(nn.Conv(filters, (self.kernel_size,), padding="SAME", dtype=dtype)(x))
-            x = batch_norm(nn.max_pool(x, (self.pool_size,), strides=(self.pool_size,)))
+            x = batch_norm(pooling.max_pool(x, self.pool_size))
         x = nn.Dropout(self.dropout, deterministic=not train)(x.reshape(x.shape[0], -1))
         return nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32)
