@@ -41,7 +41,7 @@ def get_config(variant: str = "default") -> ml_collections.ConfigDict:
         config.batch_size = 32
     elif variant == "tuned":
         config.model.layers = TUNED_CNN
-        config.num_epochs = 8
+        config.num_epochs = 15
         config.batch_size = 128
         config.data.augment = ("random_shift",)
         config.optimizer.name = "adamw"

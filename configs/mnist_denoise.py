@@ -9,7 +9,7 @@ anchor 0.0839).
 
 Result (2026-12-01, 2-core CPU shared with one other run, real MNIST, the command above, 12.6 min): validation
 BCE 0.0915 after 10 epochs, test BCE 0.0906 (mean absolute pixel error 0.032) — the ≤ 0.084 goal is NOT met.
-Validation BCE per epoch: 0.111, 0.103, 0.099, 0.097, 0.096, 0.095, 0.094, 0.093, 0.092, 0.0915 — still falling
+Validation BCE per epoch: 0.1111, 0.1027, 0.0990, 0.0968, 0.0956, 0.0941, 0.0932, 0.0926, 0.0920, 0.0915 — falling
 by ~0.001 per epoch at the end, so more epochs (keras-io trains 100 on noisy data) and/or a wider bottleneck
 (keras-io: 32 filters in both stages, ~28k parameters) are the next things to try. Epochs took 66 s (before the
 reshape max-pool landed in the autoencoder; its values are the same).
