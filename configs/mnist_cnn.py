@@ -8,15 +8,16 @@ Variants:
   default  Conv 32 (3×3, same, relu) → MaxPool 2 → BN → Conv 16 → MaxPool 2 → BN → Flatten → Dense 10;
            Adam 1e-3, batch 32, 10 epochs, pixels / 255 (lab: 0.98 test; Keras 3 re-run here: 0.985).
   tuned    compact BN CNN, Conv 32 → BN → pool → Conv 64 → BN → pool → Conv 128 → BN → pool → Dense 128 → BN →
-           Dropout 0.3 → Dense 10; AdamW 3e-3 with warm-up + cosine, batch 128, 8 epochs, random ±2 px shifts.
+           Dropout 0.3 → Dense 10; AdamW 3e-3 with warm-up + cosine, batch 128, 15 epochs, random ±2 px shifts.
 
-Results (2026-11-30, 2-core CPU, real MNIST test split, seed 0):
-  default  0.9831 test accuracy (val 0.9843; best val 0.9877 at epoch 6 — it overfits after that), 68–110 s per
-           epoch while other jobs ran: `python launch.py --config configs/mnist_cnn.py --workdir runs/mnist_cnn`.
-  tuned    NOT measured yet. With ~6 engineers' jobs on 2 cores (load 10–14) one epoch took 3037 s of wall time
-           (before the faster reshape max-pool landed in the cnn model); only epoch 1 of 8 ran (val 0.9248 at the
-           warm-up's peak learning rate). The ≥ 99.4% (MNIST) / ≥ 93.0% (Fashion-MNIST) goals are unverified: rerun
-           the commands above on an idle machine or a GPU and write the figures here.
+Results (2-core CPU, real test splits, seed 0, the commands above):
+  default  2026-11-30, MNIST: 0.9831 test accuracy (val 0.9843; best val 0.9877 at epoch 6 — it overfits after
+           that), 68–110 s per epoch while other jobs ran.
+  tuned    2026-12-01, MNIST: 0.9950 test accuracy (last epoch; best val 0.9958 at 13; 11.8 min with other runs on the
+           CPU) — goal ≥ 0.994 met. Fashion-MNIST: 0.9325 test (best val 0.9358 at epoch 14; 9.1 min) — goal ≥ 0.930
+           met. With 8 epochs (the recipe before) MNIST reached 0.9958 but Fashion-MNIST 0.9255, its validation
+           accuracy still rising, hence 15. Epochs take 31–46 s here now that conv steps run unrolled on CPU (one
+           epoch took 3037 s on 2026-11-30 under load 10–14, inside the lax.scan loop).
 """
 import ml_collections
 
