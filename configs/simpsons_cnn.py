@@ -13,9 +13,10 @@ Variants:
         → Dense 256 (L2 1e-3) → Dropout 0.2 → Dense 10; Adam 3e-4, batch 32, early stopping (patience 10) and
         reduce-on-plateau on validation accuracy, the best epoch's weights for the test.
   mlp   the lab's dense baseline: Flatten → Dense 512 (L2) → Dropout 0.2 → Dense 256 (L2) → Dropout 0.2 → Dense 10.
-  tuned the improved recipe: three conv stages (32, 64, 128 filters) each with BatchNorm and max-pool, Dropout 0.3
-        → Dense 256 → Dropout 0.3 → Dense 10 (about the lab net's cost per image), random shifts of ±2 pixels and
-        horizontal flips of training batches, AdamW (weight decay 5e-4) with a warm-up cosine schedule, batch 64.
+  tuned the improved recipe: three stages of two 3×3 convs (32, 64, 128 filters), each conv with BatchNorm, a
+        max-pool per stage, Dropout 0.3 → Dense 256 → Dropout 0.3 → Dense 10 (585k parameters), random shifts of
+        ±2 pixels and horizontal flips of training batches, AdamW (weight decay 5e-4) with a warm-up cosine
+        schedule over 60 epochs, batch 64; the best validation epoch's weights for the test.
 
 Results measured 2026-11-30 on the shared 2-core CPU (heavily loaded by other runs), real data, test split of
 2,000 images, best-validation-epoch weights (lab: ~0.58 validation, MLP 0.32 test; Keras 3 re-run of the lab
@@ -26,11 +27,14 @@ recipes here: CNN 0.610, MLP 0.388):
   mlp   0.320 test accuracy (val 0.323, best epoch 15 of 15):
         python launch.py --config configs/simpsons_cnn.py:mlp --config.num_epochs=15 --workdir runs/simpsons_mlp
         (536k parameters, 47 s)
-  tuned only a 3-epoch smoke run fitted: 0.312 test (val 0.301; BatchNorm statistics and the warm-up take most
-        of 3 epochs) — not evidence about the recipe:
-        python launch.py --config configs/simpsons_cnn.py:tuned --config.num_epochs=3 --workdir runs/simpsons_tuned
-The full recipes (100 epochs with early stopping; tuned 30 epochs) were not run to the end here: the ≥ 0.80 goal
-is not shown yet.
+  tuned 2026-12-01: **0.8365 test accuracy** (best validation 0.8562 at epoch 59 of 60) — goal ≥ 0.80 met:
+        python launch.py --config configs/simpsons_cnn.py:tuned --workdir runs/simpsons_tuned
+        (18 min on the CPU, shared with a CI run for part of it; ran as the previous tuned config with
+        --config.num_epochs=60 --config.model.layers=<TUNED_CNN above>, which is what the config now says).
+        The previous tuned recipe (one conv per stage, 391k parameters, 30 epochs) reached 0.7485 test (best
+        validation 0.7412 at epoch 30, training accuracy 0.78: under-fitting), hence two convs per stage and 60
+        epochs. Both ran after conv training steps were unrolled on CPU (4.3 s per epoch for the one-conv net).
+The lab recipes (cnn: 100 epochs with early stopping; mlp) were not rerun today.
 """
 import ml_collections
 
@@ -38,8 +42,8 @@ from configs.common import default_config
 
 DEFAULT_PATH = "/work/shared/data/simpsons/grayscale"
 LAB_CNN = ("conv32", "pool", "conv64", "pool", "flatten", "dense512", "dropout0.2", "dense256", "dropout0.2")
-TUNED_CNN = ("conv32", "bn", "pool", "conv64", "bn", "pool", "conv128", "bn", "pool",
-             "flatten", "dropout0.3", "dense256", "dropout0.3")
+TUNED_CNN = ("conv32", "bn", "conv32", "bn", "pool", "conv64", "bn", "conv64", "bn", "pool",
+             "conv128", "bn", "conv128", "bn", "pool", "flatten", "dropout0.3", "dense256", "dropout0.3")
 
 
 def base() -> ml_collections.ConfigDict:
@@ -79,7 +83,7 @@ def get_config(variant: str = "cnn") -> ml_collections.ConfigDict:
         config.model.name = "cnn"
         config.model.layers = TUNED_CNN
         config.l2 = 0.0
-        config.num_epochs = 30
+        config.num_epochs = 60
         config.batch_size = 64
         config.data.augment = ("random_shift", "flip_horizontal")
         config.optimizer.name = "adamw"
