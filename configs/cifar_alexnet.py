@@ -22,6 +22,17 @@ train loss 4.859 → 4.733 → 4.729, val top-5 0.042 → 0.058 → 0.054, test 
 0.05): the pipeline runs end to end on the real data (standardisation, crop + flip, top-5, confusion.png) but 45
 steps are too few to show learning clearly; each epoch took ~260 s (≈ 7.5 images/s) on this shared CPU. The
 full-width model did not finish one 3,000-image epoch in 8 CPU-minutes.
+
+2026-12-01, after conv training steps were unrolled on CPU (jaxlab.train.unrolled_steps): the full-width config,
+4,000 training images, 4 epochs = 124 steps, first 1,000 validation / 1,000 test images, 2.6 min:
+
+    TFDS_DATA_DIR=../shared/data/tfds python benchmarks/cifar_short_run.py --config configs/cifar_alexnet.py \
+        --workdir runs/alexnet_short --train_examples 4000 --eval_examples 1000 --config.num_epochs=4 \
+        --config.parallelism=jit
+
+train loss 5.362 → 5.111 → 4.970 → 4.834; validation top-1 0.027 → 0.043 → 0.056 → 0.063, top-5 0.096 → 0.185 →
+0.206 → 0.221; test top-1 0.066, top-5 0.219 (chance 0.01 / 0.05): it learns on the real data. ≈ 113 images/s
+(35.6 s per 4,000-image epoch), 15× the 7.5 images/s of the scanned loop above.
 """
 import ml_collections
 
