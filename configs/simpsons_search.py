@@ -49,7 +49,7 @@ def get_config(variant: str = "random") -> ml_collections.ConfigDict:
     search.executions_per_trial = 3
     search.objective = "val_accuracy"
     search.direction = "maximize"
-    search.pruning = False
+    search.pruning = False            # True: MedianPruner on per-epoch val_accuracy (stops bad trials early)
     search.storage = ""               # "" = sqlite WORKDIR/search.db; or an RDB URL shared by several machines
     search.study_name = "search"
     search.top = 10

@@ -50,8 +50,9 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     return run_once(config, workdir, devices)
 
 
-def run_once(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
-    """One training run end to end: data, model, fit (resuming), test evaluation, summary.json and plots."""
+def run_once(config: ConfigDict, workdir: str, devices=None, on_epoch=None) -> dict[str, Any]:
+    """One training run end to end: data, model, fit (resuming), test evaluation, summary.json and plots.
+    `on_epoch(history_row)` runs after every epoch (see `train.fit`)."""
     started = time.time()
     os.makedirs(workdir, exist_ok=True)
     splits, model = build(config)
@@ -60,7 +61,7 @@ def run_once(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
         with open(os.path.join(workdir, "config.json"), "w") as f:
             f.write(config.to_json_best_effort(indent=2))
         report.write_json(os.path.join(workdir, "data_info.json"), splits.info)
-    result = train.fit(config, workdir, splits, model, devices)
+    result = train.fit(config, workdir, splits, model, devices, on_epoch=on_epoch)
     history = result.pop("history")
     state = result.pop("state")
     analyses = {}

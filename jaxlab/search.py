@@ -10,9 +10,13 @@
   ``executions_per_trial``  runs per trial with seeds seed, seed+1, …; the trial's score is their mean
   ``objective``  a history.csv column (e.g. ``val_accuracy``); a run scores its best epoch, as KerasTuner does
   ``direction``  ``maximize`` | ``minimize``
-  ``pruning``    stop a trial after an execution whose running mean is worse than the median of earlier trials
-                 at the same execution (optuna's MedianPruner). Pruning is per execution, not per epoch: the train
-                 loop has no per-epoch callback, so a single execution always runs to its end.
+  ``pruning``    stop a bad trial early from its per-epoch validation metrics (optuna's MedianPruner): after
+                 every epoch the trial reports its score so far — the mean over its finished executions and the
+                 best epoch yet of the running one — at step ``execution × num_epochs + epoch``, and is pruned when
+                 that is worse than the median of earlier trials at the same step. ``pruning_startup_trials``
+                 (default 2) trials run in full first; no trial is pruned before ``pruning_warmup_epochs``
+                 (default 1) epochs. A pruned trial keeps its history.csv and checkpoint (no summary.json), counts
+                 towards ``max_trials``, and is listed as pruned in results.md (``pruned_at`` in trials.csv).
   ``storage``    "" = SQLite file ``WORKDIR/search.db``: rerunning the command resumes the study and continues the
                  trial count (trials a killed run left "running" are marked failed). An RDB URL, e.g.
                  ``postgresql://user:pass@host/db``, lets several machines run the same command on one study: each
@@ -137,8 +141,11 @@ def make_objective(config: ConfigDict, workdir: str):
         scores, tests = [], []
         for execution in range(executions):
             path = trial_dir(workdir, trial.number, execution, executions)
+            on_epoch = pruning_hook(trial, search, scores, execution, config.num_epochs) \
+                if search.get("pruning", False) else None
             try:
-                summary = experiment.run_once(apply(config, overrides, config.seed + execution), path)
+                summary = experiment.run_once(apply(config, overrides, config.seed + execution), path,
+                                              on_epoch=on_epoch)
             except errors.Error as exc:  # e.g. a diverging run: the trial fails, the search goes on
                 print(f"search: trial {trial.number} failed: {exc}", flush=True)
                 trial.set_user_attr("error", str(exc))
@@ -147,13 +154,32 @@ def make_objective(config: ConfigDict, workdir: str):
             tests.append({k: v for k, v in summary.items() if k.startswith("test_")})
             trial.set_user_attr("scores", scores)
             trial.set_user_attr("test", tests)
-            if search.get("pruning", False) and execution < executions - 1:
-                trial.report(float(np.mean(scores)), execution)
-                if trial.should_prune():
-                    raise optuna.TrialPruned()
         return float(np.mean(scores))
 
     return objective
+
+
+def pruning_hook(trial: optuna.Trial, search: ConfigDict, scores: list[float], execution: int, num_epochs: int):
+    """An `on_epoch` callback reporting the trial's score so far and raising optuna.TrialPruned when the pruner
+    says so. `scores` are the finished executions' scores."""
+    maximize = search.get("direction", "maximize") == "maximize"
+    best = []
+
+    def on_epoch(row: dict[str, float]) -> None:
+        value = row.get(search.objective, float("nan"))
+        if not np.isfinite(value):
+            return
+        best[:] = [value if not best else (max if maximize else min)(best[0], value)]
+        step = execution * num_epochs + int(row["epoch"])
+        trial.report(float(np.mean(scores + best)), step)
+        if trial.should_prune():
+            trial.set_user_attr("pruned_at", {"execution": execution, "epoch": int(row["epoch"])})
+            print(f"search: trial {trial.number} pruned at execution {execution} epoch {int(row['epoch'])} "
+                  f"({search.objective} {np.mean(scores + best):.4f} is worse than the median of earlier trials)",
+                  flush=True)
+            raise optuna.TrialPruned(f"{search.objective} {np.mean(scores + best):.4f} at step {step}")
+
+    return on_epoch
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -187,7 +213,9 @@ def open_study(config: ConfigDict, workdir: str) -> optuna.Study:
     if url.startswith("sqlite:///"):  # one machine: a "running" trial is one a killed run left behind
         for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=2) if search.get("pruning", False) else None
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=search.get("pruning_startup_trials", 2),
+                                         n_warmup_steps=search.get("pruning_warmup_epochs", 1)) \
+        if search.get("pruning", False) else optuna.pruners.NopPruner()
     return optuna.load_study(study_name=name, storage=url, pruner=pruner,
                              sampler=sampler(search, config.seed + len(study.trials)))
 

@@ -425,8 +425,12 @@ def resume_preempted(s: Setup, preemption, state, start_epoch: int):
 
 # ----------------------------------------------------------------------------------------------------------------
 
-def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> dict[str, Any]:
-    """Trains (resuming from the latest checkpoint in `workdir`) and evaluates on the test split."""
+def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None,
+        on_epoch: Callable[[dict[str, float]], None] | None = None) -> dict[str, Any]:
+    """Trains (resuming from the latest checkpoint in `workdir`) and evaluates on the test split.
+
+    `on_epoch(row)` is called with each epoch's history row once it is written and checkpointed; an exception it
+    raises (e.g. a search pruning the trial) ends training with nothing lost."""
     s = setup(config, workdir, splits, model, devices)
     is_lead = jax.process_index() == 0
     history_path = os.path.join(workdir, "history.csv")
@@ -492,6 +496,8 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 checkpoint.save(s.mngr, epoch, parallel.unreplicate(state, s.mode),
                                 {k: v for k, v in row.items() if k != "epoch"})
                 checkpoint.clear(preemption)
+            if on_epoch is not None:
+                on_epoch(row)
             if stop["signalled"] and epoch < config.num_epochs:
                 raise Preempted(f"preempted (SIGTERM) after epoch {epoch}: checkpoint saved; rerun the same "
                                 "command to resume")

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from configs import simpsons_cnn, simpsons_search
-from jaxlab import compare, errors, experiment, search
+from jaxlab import compare, errors, experiment, report, search
 from jaxlab.data import augment, image_folder
 
 CLASSES = ("apu", "bart", "homer")
@@ -220,6 +220,30 @@ def test_a_diverging_trial_is_recorded_as_failed(images, tiny, tmp_path):
         experiment.run(config, str(tmp_path / "search"))
     (trial,) = search.open_study(config, str(tmp_path / "search")).trials
     assert trial.state.name == "FAIL" and "training diverged" in trial.user_attrs["error"]
+
+
+def test_pruning_stops_a_bad_trial_from_its_per_epoch_validation_metrics(images, tiny, tmp_path):
+    """Two good trials run in full and report every epoch; a third whose learning rate cannot learn is pruned
+    right after the warm-up epochs, keeping the history and checkpoint of the epochs it ran."""
+    workdir = tmp_path / "search"
+    config = search_config(tiny, images, max_trials=3, pruning=True, pruning_warmup_epochs=2)
+    config.num_epochs = 4
+    config.search.space.learning_rate.update(dict(low=1e-9, high=1e-2))
+    os.makedirs(workdir)
+    study = search.open_study(config, str(workdir))
+    good = {"hidden.num_layers": 1, "hidden.units_0": 32, "dropout": 0.1, "learning_rate": 1e-2}
+    for params in (good, good, {**good, "learning_rate": 1e-9}):
+        study.enqueue_trial(params)
+    best = experiment.run(config, str(workdir))
+    trials = search.open_study(config, str(workdir)).trials
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert sorted(trials[0].intermediate_values) == [1, 2, 3, 4]
+    assert trials[2].user_attrs["pruned_at"] == {"execution": 0, "epoch": 2}
+    assert max(trials[2].intermediate_values.values()) < trials[0].intermediate_values[2]
+    pruned = workdir / "trial_002"
+    assert [int(row["epoch"]) for row in report.read_history(str(pruned / "history.csv"))] == [1, 2]
+    assert (pruned / "checkpoints").exists() and not (pruned / "summary.json").exists()
+    assert "1 pruned" in (workdir / "results.md").read_text() and best["trial"] in (0, 1)
 
 
 def test_bad_space_is_a_clear_error(images, tiny, tmp_path):
