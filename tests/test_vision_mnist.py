@@ -110,3 +110,27 @@ def test_reshape_max_pool_equals_flax_max_pool(shape, size):
     np.testing.assert_array_equal(pooling.max_pool(x, size), reference(x))
     np.testing.assert_array_equal(jax.grad(lambda v: (pooling.max_pool(v, size) ** 2).sum())(x),
                                   jax.grad(lambda v: (reference(v) ** 2).sum())(x))
+
+
+@pytest.mark.parametrize("kernel_size,stride", [(3, 2), (2, 2), (4, 2), (5, 3), (3, 3)])
+def test_subpixel_conv_transpose_equals_flax_conv_transpose(kernel_size, stride):
+    """jaxlab.models.upsample.SubpixelConvTranspose (no dilated convolution) = nn.ConvTranspose(…, 'SAME'): the
+    same parameters (name, shape, initial values), outputs and gradients."""
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+
+    from jaxlab.models import upsample
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 7, 6, 3)).astype(np.float32))
+    reference = nn.ConvTranspose(5, (kernel_size, kernel_size), strides=(stride, stride), padding="SAME")
+    subpixel = upsample.SubpixelConvTranspose(5, kernel_size, stride)
+    variables = subpixel.init(jax.random.PRNGKey(1), x)
+    reference_init = reference.init(jax.random.PRNGKey(1), x)
+    jax.tree.map(np.testing.assert_array_equal, variables, reference_init)
+    variables = {"params": {**variables["params"], "bias": jnp.arange(5.0)}}
+    out, expected = subpixel.apply(variables, x), reference.apply(variables, x)
+    assert out.shape == (2, 7 * stride, 6 * stride, 5)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
+    grads = jax.grad(lambda v, x: (subpixel.apply(v, x) ** 2).sum(), argnums=(0, 1))(variables, x)
+    expected_grads = jax.grad(lambda v, x: (reference.apply(v, x) ** 2).sum(), argnums=(0, 1))(variables, x)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4), grads, expected_grads)

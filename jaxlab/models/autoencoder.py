@@ -1,7 +1,7 @@
 """Convolutional autoencoder for image denoising (the keras-io recipe, narrower).
 
 Encoder: [Conv F 3×3 'same' + activation → MaxPool 2] for F in `features`; decoder: [ConvTranspose F 3×3 stride 2
-+ activation] for F in reversed `features`; then Conv(channels) 3×3. The output is per-pixel logits (use the
++ activation, computed as a sub-pixel convolution: `upsample.py`] for F in reversed `features`; then Conv(channels) 3×3. The output is per-pixel logits (use the
 `reconstruction_bce` loss; sigmoid gives the image). features=(32, 16) on 28×28×1 has 12,193 parameters.
 """
 from typing import Sequence
@@ -9,7 +9,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxlab.models import layers as layer_lib, pooling
+from jaxlab.models import layers as layer_lib, pooling, upsample
 
 
 class ConvAutoencoder(nn.Module):
@@ -29,6 +29,6 @@ class ConvAutoencoder(nn.Module):
         for features in self.features:
             x = act(nn.Conv(features, (3, 3), padding="SAME", dtype=dtype)(x))
             x = pooling.max_pool_2x2(x)
-        for features in reversed(self.features):
-            x = act(nn.ConvTranspose(features, (3, 3), strides=(2, 2), padding="SAME", dtype=dtype)(x))
+        for index, features in enumerate(reversed(self.features)):
+            x = act(upsample.SubpixelConvTranspose(features, 3, 2, dtype=dtype, name=f"ConvTranspose_{index}")(x))
         return nn.Conv(self.num_outputs, (3, 3), padding="SAME", dtype=dtype)(x).astype(jnp.float32)
