@@ -127,3 +127,34 @@ def test_confusion_full_matrix_and_top_pairs(tmp_path):
                              {"label": np.random.default_rng(1).integers(0, 100, 500)}, {"num_classes": 100},
                              str(tmp_path / "many"))
     assert len(many["confusion_top_pairs"]) == 10 and os.path.exists(tmp_path / "many" / "plots" / "confusion.png")
+
+
+@pytest.mark.parametrize("shape,kernel,padding", [((2, 2, 2, 6), (3, 3, 6, 5), "SAME"),
+                                                  ((2, 1, 1, 4), (3, 3, 4, 3), "SAME"),
+                                                  ((2, 2, 3, 4), (3, 3, 4, 3), ((1, 1), (1, 1))),
+                                                  ((2, 3, 2, 4), (5, 3, 4, 3), ((2, 2), (1, 1))),
+                                                  ((2, 6, 6, 4), (3, 3, 4, 3), "SAME")])   # falls through to lax
+def test_im2col_convolution_equals_lax(shape, kernel, padding):
+    """models.convolution.conv_general_dilated (im2col for maps smaller than the kernel) = lax's convolution, values
+    and gradients, and as nn.Conv's convolution the same parameters."""
+    import flax.linen as nn
+    import jax
+
+    from jaxlab.models import convolution
+    rng = np.random.default_rng(0)
+    x, k = rng.normal(size=shape).astype(np.float32), rng.normal(size=kernel).astype(np.float32)
+    numbers = ("NHWC", "HWIO", "NHWC")
+
+    def loss(conv, x, k):
+        return (conv(x, k, (1, 1), padding, dimension_numbers=numbers) ** 2).sum()
+
+    np.testing.assert_allclose(convolution.conv_general_dilated(x, k, (1, 1), padding, dimension_numbers=numbers),
+                               jax.lax.conv_general_dilated(x, k, (1, 1), padding, dimension_numbers=numbers),
+                               rtol=1e-5, atol=1e-5)
+    for ours, theirs in zip(jax.grad(lambda x, k: loss(convolution.conv_general_dilated, x, k), (0, 1))(x, k),
+                            jax.grad(lambda x, k: loss(jax.lax.conv_general_dilated, x, k), (0, 1))(x, k)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    layer = nn.Conv(kernel[-1], kernel[:2], padding=padding, conv_general_dilated=convolution.conv_general_dilated)
+    reference = nn.Conv(kernel[-1], kernel[:2], padding=padding)
+    variables = reference.init(jax.random.PRNGKey(0), x)
+    np.testing.assert_allclose(layer.apply(variables, x), reference.apply(variables, x), rtol=1e-5, atol=1e-5)

@@ -7,6 +7,9 @@ followed by the dense layers in ``dense`` (each dense → BN → relu → dropou
 (CIFAR-100: 15,033,380 parameters) follow the common CIFAR VGG16-BN with one 512-unit hidden layer;
 ``dense=(4096, 4096)`` gives the ImageNet-style classifier (34.0M parameters).
 
+The convolutions go through `convolution.conv_general_dilated`: the three 512-channel ones at 2×2 run as one
+matrix product each (XLA:CPU's own convolution is ~50× slower there; the training step 2.2 s → 0.45 s at batch 32).
+
 ``dtype="bfloat16"`` computes in bfloat16 with float32 parameters and float32 logits (BatchNorm statistics are
 taken in float32 by flax); ``axis_name`` gives cross-replica BatchNorm under pmap.
 """
@@ -15,6 +18,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxlab.models import convolution
 from jaxlab.models.pooling import max_pool_2x2
 
 VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -40,7 +44,8 @@ class VGG(nn.Module):
             if layer == "M":
                 x = max_pool_2x2(x)
             else:
-                x = nn.Conv(int(layer), (3, 3), padding="SAME", use_bias=False, dtype=dtype)(x)
+                x = nn.Conv(int(layer), (3, 3), padding="SAME", use_bias=False, dtype=dtype,
+                            conv_general_dilated=convolution.conv_general_dilated)(x)
                 x = nn.relu(self._norm(train, dtype)(x))
         x = x.reshape((x.shape[0], -1))
         for units in self.dense:
