@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 from ml_collections import ConfigDict
 
@@ -48,13 +49,15 @@ def preemption_manager(workdir: str) -> ocp.CheckpointManager:
                                  options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
 
 
-def save_preempted(mngr: ocp.CheckpointManager, state: Any, totals: Any, step: int) -> None:
-    mngr.save(step, args=ocp.args.StandardSave({"state": jax.device_get(state), "totals": totals}), force=True)
+def save_preempted(mngr: ocp.CheckpointManager, state: Any, totals: Any, step: int, steps_per_epoch: int) -> None:
+    saved = {"state": jax.device_get(state), "totals": totals, "steps_per_epoch": np.asarray(steps_per_epoch, np.int64)}
+    mngr.save(step, args=ocp.args.StandardSave(saved), force=True)
     mngr.wait_until_finished()
 
 
 def restore_preempted(mngr: ocp.CheckpointManager, step: int, like_state: Any, like_totals: Any) -> Any:
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, {"state": like_state, "totals": like_totals})
+    like = {"state": like_state, "totals": like_totals, "steps_per_epoch": np.zeros((), np.int64)}
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
     return mngr.restore(step, args=ocp.args.StandardRestore(abstract))
 
 

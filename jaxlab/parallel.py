@@ -145,3 +145,11 @@ def sync_processes(name: str) -> None:
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(name)
 
+
+
+def any_process(flag: bool) -> bool:
+    """`flag` OR-ed over every process, the same answer on all of them; a collective, so every process must call
+    it at the same point. A SIGTERM that reached one host thus stops every host at the same step."""
+    if jax.process_count() == 1:
+        return bool(flag)
+    return bool(np.max(multihost_utils.process_allgather(np.int32(flag))))

@@ -411,16 +411,25 @@ def resume(s: Setup) -> tuple[Any, int]:
 
 
 def resume_preempted(s: Setup, preemption, state, start_epoch: int):
-    """A mid-epoch checkpoint newer than the last epoch one: (state, step offset in its epoch, partial totals)."""
+    """A mid-epoch checkpoint newer than the last epoch one (any number of epochs later: configs that save every
+    N epochs): (state, completed epochs, step offset in the next epoch, its partial totals)."""
     step = preemption.latest_step()
     if step is None or step <= start_epoch * s.steps_per_epoch:
-        return state, 0, None
-    if step // s.steps_per_epoch != start_epoch:
-        return state, 0, None   # written by a run with another epoch size: ignore it
+        return state, start_epoch, 0, None
     host_state = parallel.unreplicate(state, s.mode)
-    restored = checkpoint.restore_preempted(preemption, step, host_state, s.metrics_cls.empty())
+    try:
+        restored = checkpoint.restore_preempted(preemption, step, host_state, s.metrics_cls.empty())
+    except Exception as exc:  # another model or an older format: the epoch checkpoint stands
+        logging.warning("mid-epoch checkpoint at step %d is unreadable (%s: %s); resuming from epoch %d", step,
+                        type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "", start_epoch)
+        return state, start_epoch, 0, None
+    if int(restored["steps_per_epoch"]) != s.steps_per_epoch:
+        logging.warning("mid-epoch checkpoint at step %d has %d steps per epoch, this run %d; resuming from epoch "
+                        "%d", step, int(restored["steps_per_epoch"]), s.steps_per_epoch, start_epoch)
+        return state, start_epoch, 0, None
     logging.info("resumed mid-epoch at step %d", step)
-    return parallel.replicate(restored["state"], s.mode, s.devices), step % s.steps_per_epoch, restored["totals"]
+    return (parallel.replicate(restored["state"], s.mode, s.devices), step // s.steps_per_epoch,
+            step % s.steps_per_epoch, restored["totals"])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -438,11 +447,11 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     num_train = num_examples(splits.train)
     num_val = num_examples(splits.validation)
     state, start_epoch = resume(s)
+    preemption = checkpoint.preemption_manager(workdir)
+    state, start_epoch, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
     history = report.read_history(history_path, up_to_epoch=start_epoch) if start_epoch else []
     if history and is_lead:
         report.write_history(history_path, history)  # drop rows past the checkpoint we resume from
-    preemption = checkpoint.preemption_manager(workdir)
-    state, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
     stop = _signal_flag(signal.SIGTERM)
     tty = sys.stdout.isatty()
     chunk = config.get("steps_per_dispatch", 0) or s.unroll_steps or (
@@ -458,9 +467,10 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             if resume_offset and epoch == start_epoch + 1:
                 totals, first_step = resume_totals, resume_offset
             for first in range(first_step, len(order), chunk):
-                if stop["signalled"] and first > first_step:
+                if first > first_step and parallel.any_process(stop["signalled"]):
                     step = (epoch - 1) * s.steps_per_epoch + first
-                    checkpoint.save_preempted(preemption, parallel.unreplicate(state, s.mode), totals, step)
+                    checkpoint.save_preempted(preemption, parallel.unreplicate(state, s.mode), totals, step,
+                                              s.steps_per_epoch)
                     raise Preempted(f"preempted (SIGTERM) at step {step} of epoch {epoch}: checkpoint saved; rerun "
                                     "the same command to resume")
                 state, chunk_totals, step_losses = s.train_fn(
@@ -491,14 +501,15 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 print(report.epoch_line(epoch, config.num_epochs, seconds,
                                         {k: v for k, v in row.items() if k != "epoch"}), flush=True)
             writer.write_scalars(epoch, {k: v for k, v in row.items() if k != "epoch"})
+            signalled = parallel.any_process(stop["signalled"])
             if epoch % config.checkpoint.get("every_epochs", 1) == 0 or epoch == config.num_epochs \
-                    or should_stop_early(history, config) or stop["signalled"]:
+                    or should_stop_early(history, config) or signalled:
                 checkpoint.save(s.mngr, epoch, parallel.unreplicate(state, s.mode),
                                 {k: v for k, v in row.items() if k != "epoch"})
                 checkpoint.clear(preemption)
             if on_epoch is not None:
                 on_epoch(row)
-            if stop["signalled"] and epoch < config.num_epochs:
+            if signalled and epoch < config.num_epochs:
                 raise Preempted(f"preempted (SIGTERM) after epoch {epoch}: checkpoint saved; rerun the same "
                                 "command to resume")
         writer.flush()

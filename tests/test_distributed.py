@@ -11,6 +11,7 @@ the two children run).
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -41,18 +42,20 @@ def child_env() -> dict:
                 JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
 
 
-def start_processes(mode: str, workdir: str, records: str, num_processes: int = 2) -> list:
+def start_processes(mode: str, workdir: str, records: str, num_processes: int = 2, settings=None) -> list:
+    """The children's stderr goes to records/process_K.err (orbax logs a lot: a pipe nobody reads would fill)."""
     port = free_port()
     overrides = [f"--config.{key}={value!r}" if isinstance(value, tuple) else f"--config.{key}={value}"
-                 for key, value in {"parallelism": mode, **OVERRIDES}.items()]
+                 for key, value in {"parallelism": mode, **(settings or OVERRIDES)}.items()]
     processes = []
     for process_id in range(num_processes):
         command = [sys.executable, WORKER, os.path.join(records, f"process_{process_id}.json"),
                    "--config", os.path.join(ROOT, "configs", "mnist_mlp.py"), *overrides, "--workdir", workdir,
                    "--distributed", f"--coordinator_address=127.0.0.1:{port}",
                    f"--num_processes={num_processes}", f"--process_id={process_id}"]
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True))
+        with open(os.path.join(records, f"process_{process_id}.err"), "a") as stderr:
+            processes.append(subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
+                                              stderr=stderr, text=True))
     return processes
 
 
@@ -61,12 +64,17 @@ def finish(processes) -> list[str]:
     outputs, failed = [], False
     for process in processes:
         try:
-            stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+            stdout, _ = process.communicate(timeout=TIMEOUT_S)
+            stderr = ""
         except subprocess.TimeoutExpired:
             for other in processes:
                 other.kill()
-            stdout, stderr = process.communicate()
-            stderr += f"\n[killed after {TIMEOUT_S} s]"
+            stdout, _ = process.communicate()
+            stderr = f"[killed after {TIMEOUT_S} s]\n"
+        record = process.args[2].replace(".json", ".err")
+        if os.path.exists(record):
+            with open(record) as f:
+                stderr = f.read() + stderr
         outputs.append((stdout, stderr))
         failed |= process.returncode != 0
     if failed:
@@ -113,6 +121,37 @@ def test_two_processes_train_like_one_with_all_devices(mode, tiny, tmp_path):
     assert os.path.exists(shared / "plots" / "curves.png")
     assert "epoch 2/2" in stdouts[0] and "test:" in stdouts[0]
     assert "epoch" not in stdouts[1] and "test:" not in stdouts[1]
+
+
+def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, tmp_path):
+    """A SIGTERM that reaches only process 1 stops both processes at the same step (a checkpoint is saved, each
+    exits cleanly); rerunning the same command on both resumes and ends exactly where 1 process × 8 devices does
+    without a stop."""
+    settings = {**OVERRIDES, "num_epochs": 30, "steps_per_dispatch": 1, "checkpoint.every_epochs": 1000}
+    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
+    records.mkdir()
+    processes = start_processes("jit", str(shared), str(records), settings=settings)
+    try:
+        for line in processes[0].stdout:
+            if line.startswith("epoch 2/"):
+                processes[1].send_signal(signal.SIGTERM)
+                break
+    finally:
+        stdouts = finish(processes)
+    assert all("preempted (SIGTERM)" in out and "checkpoint saved" in out for out in stdouts), stdouts
+    assert not (shared / "summary.json").exists()
+
+    resumed = start_processes("jit", str(shared), str(records), settings=settings)
+    try:
+        with tfds.testing.mock_data(num_examples=96):
+            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism="jit", **settings), str(single))
+    finally:
+        stdouts = finish(resumed)
+    summary = read_json(shared / "summary.json")
+    assert summary["process_count"] == 2 and summary["resumed_from_epoch"] >= 2, summary["resumed_from_epoch"]
+    assert summary["final"] == pytest.approx(reference["final"], rel=1e-6)
+    assert summary["test_loss"] == pytest.approx(reference["test_loss"], rel=1e-6)
+    assert [row["epoch"] for row in report.read_history(str(shared / "history.csv"))] == list(range(1, 31))
 
 
 def read_json(path):

@@ -20,24 +20,27 @@ from tests.test_reliability import config
 from jaxlab import experiment, train
 with tfds.testing.mock_data(num_examples=96):
     try:
-        experiment.run(config(), {workdir!r})
+        experiment.run(config({every_epochs}), {workdir!r})
         print("FINISHED", flush=True)
     except train.Preempted as exc:
         print("PREEMPTED", exc, flush=True)
 """
 
 
-def config():
+def config(every_epochs: int = 1):
     cfg = mnist_mlp.get_config()
     cfg.num_epochs, cfg.batch_size, cfg.eval_batch_size = 40, 16, 16
     cfg.steps_per_dispatch = 1          # a step boundary (signal check) after every step
     cfg.model.dropout = 0.1
+    cfg.checkpoint.every_epochs = every_epochs
     return cfg
 
 
-def test_sigterm_saves_and_resume_matches_uninterrupted(mock_tfds, tmp_path):
+@pytest.mark.parametrize("every_epochs", [1, 1000])   # 1000: no epoch checkpoint before the end
+def test_sigterm_saves_and_resume_matches_uninterrupted(every_epochs, mock_tfds, tmp_path):
     workdir = str(tmp_path / "interrupted")
-    process = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=ROOT, workdir=workdir)], cwd=ROOT,
+    script = SCRIPT.format(root=ROOT, workdir=workdir, every_epochs=every_epochs)
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = []
     for line in process.stdout:
@@ -51,9 +54,9 @@ def test_sigterm_saves_and_resume_matches_uninterrupted(mock_tfds, tmp_path):
     assert process.returncode == 0
     stopped = [line for line in lines if line.startswith("PREEMPTED")]
     assert stopped and "checkpoint saved; rerun the same command to resume" in stopped[0], lines[-3:]
-    resumed = experiment.run(config(), workdir)
-    assert resumed["resumed_from_epoch"] >= 2
-    straight = experiment.run(config(), str(tmp_path / "straight"))
+    resumed = experiment.run(config(every_epochs), workdir)
+    assert resumed["resumed_from_epoch"] >= 2   # from the mid-epoch checkpoint, not from the start
+    straight = experiment.run(config(every_epochs), str(tmp_path / "straight"))
     assert resumed["final"] == straight["final"]
     assert resumed["test_loss"] == straight["test_loss"]
 
