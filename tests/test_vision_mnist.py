@@ -87,9 +87,13 @@ def test_denoising_data_is_seeded_and_clipped(mock_tfds):
                               - first.test["label"][: len(first.validation["inputs"])])
 
 
-def test_denoise_end_to_end_writes_reconstructions(mock_tfds, tiny, tmp_path):
-    config = tiny(mnist_denoise.get_config(), **{"model.features": (4, 2)})
+@pytest.mark.parametrize("variant", ["default", "tuned"])
+def test_denoise_end_to_end_writes_reconstructions(variant, mock_tfds, tiny, tmp_path):
+    config = tiny(mnist_denoise.get_config(variant), **{"model.features": (4, 2)})
     summary = experiment.run(config, str(tmp_path))
+    # encoder 1→4, 4→2 (40 + 74); decoder 2→2, 2→4, 4→1 (38 + 76 + 37); the skips add 2 and 4 input channels to
+    # the last two layers (+72, +36)
+    assert summary["num_params"] == (265 if variant == "default" else 373)
     assert np.isfinite(summary["test_loss"]) and 0.0 <= summary["test_mean_absolute_error"] <= 1.0
     assert "test_accuracy" not in summary
     assert summary["best_val_loss"] is not None
