@@ -26,7 +26,10 @@ dense, how the recipe was chosen (2026-12-01; each run early-stopped, chosen on 
 conv (2026-12-01): the same net trains in 4.7 s per epoch now (steps unrolled on CPU, reshape max-pool) instead of
 59-509 s. Validation accuracy per epoch: 0.612, 0.758, 0.812, 0.843, 0.846, 0.854, 0.867, 0.868, 0.868, 0.868.
 Also tried (test accuracy, best validation accuracy): cosine decay 0.8477 (0.8604); L2 1e-4 0.8603 (0.8716);
-L2 1e-4 + cosine 0.8470 (0.8592); L2 1e-3 + cosine, 15 epochs 0.8574 (0.8728, early-stopped at 13). None
+L2 1e-4 + cosine 0.8470 (0.8592); L2 1e-3 + cosine, 15 epochs 0.8574 (0.8728, early-stopped at 13).
+2026-12-01, a wider net with a global-max head instead of Flatten (Embedding 32, Conv1D 64 k5 → pool → Conv1D 64
+k5 → pool → max over positions → dropout 0.5 → Dense 1; 351k parameters; 14 s per epoch, 10 epochs): test 0.8563
+(best validation 0.8664 at epoch 7, overfitting after) — no better, so that code was not kept. None
 adopted: the validation figures (0.859-0.873) differ by less than the noise of 2,500 reviews (± 0.007), and all
 stay at 0.86-0.87 while training accuracy passes 0.96 — this small net (Flatten of 125 × 64 features into one
 logit) overfits; 0.89 likely needs a different head (e.g. global max-pooling), which the lab architecture lacks.
