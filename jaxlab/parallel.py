@@ -146,7 +146,6 @@ def sync_processes(name: str) -> None:
         multihost_utils.sync_global_devices(name)
 
 
-
 def any_process(flag: bool) -> bool:
     """`flag` OR-ed over every process, the same answer on all of them; a collective, so every process must call
     it at the same point. A SIGTERM that reached one host thus stops every host at the same step."""

@@ -162,22 +162,24 @@ def make_objective(config: ConfigDict, workdir: str):
 def pruning_hook(trial: optuna.Trial, search: ConfigDict, scores: list[float], execution: int, num_epochs: int):
     """An `on_epoch` callback reporting the trial's score so far and raising optuna.TrialPruned when the pruner
     says so. `scores` are the finished executions' scores."""
-    maximize = search.get("direction", "maximize") == "maximize"
-    best = []
+    better = max if search.get("direction", "maximize") == "maximize" else min
+    best = None   # the running execution's best epoch so far
 
     def on_epoch(row: dict[str, float]) -> None:
+        nonlocal best
         value = row.get(search.objective, float("nan"))
         if not np.isfinite(value):
             return
-        best[:] = [value if not best else (max if maximize else min)(best[0], value)]
-        step = execution * num_epochs + int(row["epoch"])
-        trial.report(float(np.mean(scores + best)), step)
+        best = value if best is None else better(best, value)
+        epoch = int(row["epoch"])
+        score = float(np.mean(scores + [best]))
+        step = execution * num_epochs + epoch
+        trial.report(score, step)
         if trial.should_prune():
-            trial.set_user_attr("pruned_at", {"execution": execution, "epoch": int(row["epoch"])})
-            print(f"search: trial {trial.number} pruned at execution {execution} epoch {int(row['epoch'])} "
-                  f"({search.objective} {np.mean(scores + best):.4f} is worse than the median of earlier trials)",
-                  flush=True)
-            raise optuna.TrialPruned(f"{search.objective} {np.mean(scores + best):.4f} at step {step}")
+            trial.set_user_attr("pruned_at", {"execution": execution, "epoch": epoch})
+            print(f"search: trial {trial.number} pruned at execution {execution} epoch {epoch} "
+                  f"({search.objective} {score:.4f} is worse than the median of earlier trials)", flush=True)
+            raise optuna.TrialPruned(f"{search.objective} {score:.4f} at step {step}")
 
     return on_epoch
 

@@ -1,8 +1,9 @@
 """Convolutional autoencoder for image denoising (the keras-io recipe, narrower).
 
 Encoder: [Conv F 3×3 'same' + activation → MaxPool 2] for F in `features`; decoder: [ConvTranspose F 3×3 stride 2
-+ activation, computed as a sub-pixel convolution: `upsample.py`] for F in reversed `features`; then Conv(channels) 3×3. The output is per-pixel logits (use the
-`reconstruction_bce` loss; sigmoid gives the image). features=(32, 16) on 28×28×1 has 12,193 parameters.
+(computed as a sub-pixel convolution, `upsample.py`) + activation] for F in reversed `features`; then
+Conv(channels) 3×3. The output is per-pixel logits (use the `reconstruction_bce` loss; sigmoid gives the image).
+features=(32, 16) on 28×28×1 has 12,193 parameters.
 With `skips` (U-Net style) each decoder stage's output is concatenated with the encoder's convolution output of
 the same size before the next layer, so detail need not pass through the 7×7 bottleneck.
 """

@@ -46,8 +46,7 @@ def subpixel_kernel(kernel: jax.Array, stride: int) -> tuple[jax.Array, tuple[in
     """[k, k, in, out] ConvTranspose kernel → ([n, n, in, s·s·out] undilated kernel, (pad before, pad after))."""
     size, _, num_in, num_out = kernel.shape
     first, last, taps = phase_taps(size, stride)
-    padded = jnp.concatenate([kernel, jnp.zeros((1,) + kernel.shape[1:], kernel.dtype)], axis=0)
-    padded = jnp.concatenate([padded, jnp.zeros((size + 1, 1, num_in, num_out), kernel.dtype)], axis=1)
+    padded = jnp.pad(kernel, ((0, 1), (0, 1), (0, 0), (0, 0)))   # a zero row and column at index `size`
     rows = np.where(taps < 0, size, taps)                          # [s, n]: the zero row/column where no tap
     # [s(phase_h), n(offset_h), s(phase_w), n(offset_w), in, out] → [n, n, in, s, s, out]
     gathered = padded[rows[:, :, None, None], rows[None, None, :, :]]
