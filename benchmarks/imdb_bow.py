@@ -24,7 +24,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from configs import imdb_bow  # noqa: E402
-from jaxlab import models, parallel, train  # noqa: E402
+from jaxlab import models, parallel, shards, train  # noqa: E402
 from jaxlab.data import Splits, imdb, tfds_images  # noqa: E402
 from keras_timing import epoch_timer  # noqa: E402  (benchmarks/, the script's folder)
 
@@ -49,7 +49,7 @@ def jaxlab_epoch_seconds(ids, labels, bag: str, epochs: int, batch_size: int) ->
         state = s.state
         for epoch in range(1, epochs + 3):
             started = time.perf_counter()
-            order = train.epoch_order(config.seed, epoch, len(ids), batch_size)
+            order = shards.epoch_order(config.seed, epoch, len(ids), batch_size)
             state, _, losses = s.train_fn(state, s.data["train"], parallel.shard_batches(order, s.mode, s.devices),
                                           s.rng)
             jax.block_until_ready(losses)

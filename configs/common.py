@@ -20,6 +20,9 @@ def default_config() -> ml_collections.ConfigDict:
                                       # backward pass ~25×), else 0
     config.input = "device"           # device: splits on the accelerator, batches gathered there | host: batches
                                       # built in host memory and shipped per dispatch (data too big for the device)
+    config.data_sharding = "auto"     # replicated: every device holds every row (results independent of the
+                                      # device count) | per_device: each device (process) holds only its rows |
+                                      # auto: per_device in multi-process runs, else replicated (jaxlab/shards.py)
     config.task = "classification"    # classification | binary | regression | reconstruction
     config.loss = "softmax_cross_entropy"
     config.l2 = 0.0                   # Keras kernel_regularizer=l2(l2) on params whose path matches l2_pattern

@@ -8,16 +8,21 @@ Two modes, chosen by `config.parallelism`:
 * ``jit``: global arrays on a one-axis ``Mesh`` (``"data"``) with ``NamedSharding``: replicated values use
   ``P()``, batch indices are split along the batch axis, and XLA inserts the collectives.
 
+Data on the devices is always [devices, rows held, ...], device d holding slice d (in pmap each device sees its
+own rows; under jit the leading axis is sharded over the mesh) — the same rows on every device, or each device's
+own rows (see `jaxlab.shards`). Batch indices index what the device holds; `gather` reads them where they are.
+
 Multi-process runs (``launch.py --distributed``): the device list spans every process's devices. Each process
-holds the same host values (the whole dataset, the same seeds and batch orders), so `replicate` and
-`shard_batches` build global arrays from local copies, each process filling only its own devices, and
-`unreplicate` reads this process's own replica; the compiled steps run the collectives across processes.
+holds the same seeds, batch orders and parameters, and the data of its own devices: `replicate` and `per_device`
+build global arrays from what each process holds, each process filling only its own devices, and `unreplicate`
+reads this process's own replica; the compiled steps run the collectives across processes.
 
 Every function here takes the mode and the device list, so the rest of jaxlab never touches a device.
 """
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
@@ -89,14 +94,56 @@ def unreplicate(tree: Any, mode: str) -> Any:
     return jax.device_get(tree)
 
 
+def local_positions(devices: Sequence[jax.Device]) -> list[int]:
+    """Positions in `devices` of this process's own devices."""
+    return [index for index, device in enumerate(devices) if device.process_index == jax.process_index()]
+
+
+def per_device(pieces: Sequence[np.ndarray], axis: int, mode: str, devices: Sequence[jax.Device]) -> jax.Array:
+    """The global array that concatenates one piece per device along `axis` (sharded there), built from this
+    process's pieces only: one per `local_positions(devices)`, in that order, all of the same shape. Under pmap the
+    axis must be 0 and each piece of size 1 along it."""
+    if mode == "pmap" and axis != 0:
+        raise ValueError("pmap values carry the device axis first")
+    sharding = _pmap_sharding(devices) if mode == "pmap" else NamedSharding(
+        _mesh(devices), P(*([None] * axis), "data"))
+    shape = list(np.shape(pieces[0]))
+    shape[axis] *= len(devices)
+    positions = local_positions(devices)
+    arrays = [jax.device_put(np.asarray(piece), devices[position]) for position, piece in zip(positions, pieces)]
+    return jax.make_array_from_single_device_arrays(tuple(shape), sharding, arrays)
+
+
+def held_data(pieces: Sequence[np.ndarray], mode: str, devices: Sequence[jax.Device]) -> jax.Array:
+    """What each device of this process holds of a split (one array per device) → [devices, rows, ...]."""
+    return per_device([np.asarray(piece)[None] for piece in pieces], 0, mode, devices)
+
+
+def batches(pieces: Sequence[np.ndarray], mode: str, devices: Sequence[jax.Device]) -> jax.Array:
+    """Each local device's share of a run of batches, ``[steps, batch / devices, ...]`` → pmap: [devices, steps,
+    batch / devices, ...]; jit: [steps, batch, ...] split along the batch axis."""
+    if mode == "pmap":
+        return per_device([np.asarray(piece)[None] for piece in pieces], 0, mode, devices)
+    return per_device(pieces, 1, mode, devices)
+
+
 def shard_batches(indices: np.ndarray, mode: str, devices: Sequence[jax.Device]) -> jax.Array:
     """Per-step global batch rows ``[steps, global_batch, ...]`` → split across devices along the batch axis."""
+    steps, batch = indices.shape[:2]
+    split = indices.reshape((steps, len(devices), batch // len(devices)) + indices.shape[2:])
+    return batches([split[:, position] for position in local_positions(devices)], mode, devices)
+
+
+def gather(held: jax.Array, rows: jax.Array, mode: str) -> jax.Array:
+    """Inside a compiled function: the batch `rows` of a split placed by `held_data`. pmap: this device's rows of
+    what it holds. jit: `rows` is the global batch, slice d indexing what device d holds; each device gathers its
+    own slice (no communication) and the result is the global batch."""
     if mode == "pmap":
-        steps, batch = indices.shape[:2]
-        per_device = indices.reshape((steps, len(devices), batch // len(devices)) + indices.shape[2:])
-        per_device = np.moveaxis(per_device, 1, 0)
-        return _put(per_device, _pmap_sharding(devices))
-    return _put(indices, NamedSharding(_mesh(devices), P(None, "data")))
+        return jnp.take(held, rows, axis=0)
+    num_devices = held.shape[0]
+    rows = rows.reshape((num_devices, -1) + rows.shape[1:])
+    taken = jax.vmap(lambda device_rows, device_held: jnp.take(device_held, device_rows, axis=0))(rows, held)
+    return taken.reshape((-1,) + taken.shape[2:])
 
 
 def compile(fn: Callable, mode: str, devices: Sequence[jax.Device], donate_first: bool = True) -> Callable:

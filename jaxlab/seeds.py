@@ -26,7 +26,7 @@ import numpy as np
 from absl import logging
 from ml_collections import ConfigDict
 
-from jaxlab import checkpoint, data, errors, experiment, losses, metrics, optim, parallel, report, train
+from jaxlab import checkpoint, data, errors, experiment, losses, metrics, optim, parallel, report, shards, train
 from jaxlab.data import augment
 
 
@@ -175,9 +175,9 @@ def vmapped(config, workdir, splits, model, seeds, devices):
     augment_names = config.data.get("augment", ())
     augment_fn = augment.build(augment_names) if augment_names else None
     train_fn = functools.partial(train.train_chunk, step=functools.partial(
-        train.train_step, tx=tx, augment=augment_fn, **statics), metrics_cls=metrics_cls)
+        train.train_step, tx=tx, augment=augment_fn, **statics), metrics_cls=metrics_cls, mode=mode)
     eval_fn = functools.partial(train.eval_pass, step=functools.partial(train.eval_step, **statics),
-                                metrics_cls=metrics_cls)
+                                metrics_cls=metrics_cls, mode=mode)
     program = functools.partial(epochs_program, train_fn=train_fn, eval_fn=eval_fn, has_val=bool(num_val))
     run_epochs = parallel.compile(functools.partial(many, program=program), mode, devices)
     run_eval = parallel.compile(functools.partial(many_eval, eval_fn=eval_fn), mode, devices, donate_first=False)
@@ -187,11 +187,11 @@ def vmapped(config, workdir, splits, model, seeds, devices):
         jnp.asarray(seeds, jnp.int32))
     rng = parallel.replicate(jax.vmap(lambda seed: jax.random.PRNGKey(seed + 1))(jnp.asarray(seeds, jnp.int32)),
                              mode, devices)
-    placed = {name: parallel.replicate(split, mode, devices)
+    placed = {name: train.hold(split, "replicated", "device", mode, devices)
               for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
               if split is not None}
     val_batch = config.eval_batch_size
-    val_rows, val_mask = train.eval_order(max(num_val, 1), val_batch)
+    val_rows, val_mask = shards.eval_order(max(num_val, 1), val_batch)
     val_rows, val_mask = (parallel.shard_batches(a, mode, devices) for a in (val_rows, val_mask))
     val_data = placed.get("validation", placed["train"])
 
@@ -212,7 +212,7 @@ def vmapped(config, workdir, splits, model, seeds, devices):
             next_save = (epoch // every + 1) * every
             count = min(per_dispatch, next_save - epoch, config.num_epochs - epoch)
             epochs = range(epoch + 1, epoch + count + 1)
-            orders = np.stack([np.stack([train.epoch_order(seed, e, num_train, config.batch_size)
+            orders = np.stack([np.stack([shards.epoch_order(seed, e, num_train, config.batch_size)
                                          for seed in seeds], axis=-1) for e in epochs], axis=2)
             dispatch_started = time.perf_counter()
             state, totals, val, step_losses = run_epochs(
@@ -244,7 +244,7 @@ def vmapped(config, workdir, splits, model, seeds, devices):
         per_seed = []
         test_totals = None
         if splits.test is not None:
-            rows, mask = train.eval_order(data.num_examples(splits.test), config.eval_batch_size)
+            rows, mask = shards.eval_order(data.num_examples(splits.test), config.eval_batch_size)
             test_totals = parallel.unreplicate(run_eval(state, placed["test"], parallel.shard_batches(
                 rows, mode, devices), parallel.shard_batches(mask, mode, devices)), mode)
         for k, seed in enumerate(seeds):

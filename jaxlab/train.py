@@ -1,7 +1,7 @@
 """Train state, the pure train/eval steps, and the epoch loop (`fit`) with its hooks.
 
-An epoch's order is a permutation that is a pure function of (seed, epoch), and a compiled `lax.scan` runs many
-steps per dispatch. Two input modes (`config.input`), same results for the same seed:
+An epoch's order is a permutation that is a pure function of (seed, epoch) (what each device holds and reads of it:
+`jaxlab.shards`), and a compiled `lax.scan` runs many steps per dispatch. Two input modes (`config.input`), same results for the same seed:
 
 * ``device`` (default, for data that fits in accelerator memory — all of ours): each split is placed on the devices
   once and batches are gathered there by row index; one dispatch runs the whole epoch when stdout is not a terminal
@@ -31,7 +31,7 @@ from clu import metric_writers
 from flax import struct
 from ml_collections import ConfigDict
 
-from jaxlab import checkpoint, errors, losses, metrics, optim, parallel, report
+from jaxlab import checkpoint, errors, losses, metrics, optim, parallel, report, shards
 from jaxlab.data import Dataset, Splits, augment, num_examples
 
 
@@ -97,31 +97,21 @@ def eval_step(state: TrainState, batch: Dataset, *, model: nn.Module, loss_fn: C
     return parallel.cross_replica_sum(batch_metrics, mode)
 
 
-def _gather(data: Dataset, rows: jax.Array, mask: jax.Array) -> Dataset:
-    batch = {key: jnp.take(value, rows, axis=0) for key, value in data.items()}
-    batch["mask"] = mask
+def _batch(data: Dataset | None, rows, mask: jax.Array | None, mode: str) -> Dataset:
+    """Device input: `rows` (indices) gathered from the on-device `data` (placed by `parallel.held_data`). Host
+    input (`data` None): `rows` is already the batch. A None mask: every row counts."""
+    batch = dict(rows) if data is None else {key: parallel.gather(value, rows, mode) for key, value in data.items()}
+    batch["mask"] = jnp.ones((jax.tree.leaves(batch)[0].shape[0],), jnp.float32) if mask is None else mask
     return batch
 
 
-def _batch(data: Dataset | None, rows, mask: jax.Array) -> Dataset:
-    """Device input: `rows` (indices) gathered from the on-device `data`. Host input (`data` None): `rows` is
-    already the batch."""
-    if data is None:
-        return dict(rows, mask=mask)
-    return _gather(data, rows, mask)
-
-
-def _batch_size(rows) -> int:
-    return jax.tree.leaves(rows)[0].shape[0]
-
-
-def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls, unroll: bool = False):
+def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls, mode: str, unroll: bool = False):
     """Runs `step` over consecutive batches (`rows` is [steps, batch] indices into `data`, or with `data` None the
     batches themselves, [steps, batch, ...] per key) inside one compiled `lax.scan`, or with `unroll` as
     straight-line code (see `unrolled_steps`)."""
     def body(carry, batch_rows):
         state, totals = carry
-        batch = _batch(data, batch_rows, jnp.ones((_batch_size(batch_rows),), jnp.float32))
+        batch = _batch(data, batch_rows, None, mode)
         state, batch_metrics, loss = step(state, batch, rng)
         return (state, totals.merge(batch_metrics)), loss
 
@@ -156,10 +146,10 @@ def unrolled_steps(config: ConfigDict, model: nn.Module, sample_inputs: np.ndarr
     return UNROLLED_STEPS if "conv_general_dilated" in str(init) else 0
 
 
-def eval_pass(state, data, rows, mask, *, step: Callable, metrics_cls):
+def eval_pass(state, data, rows, mask, *, step: Callable, metrics_cls, mode: str):
     def body(totals, inputs):
         batch_rows, batch_mask = inputs
-        return totals.merge(step(state, _batch(data, batch_rows, batch_mask))), None
+        return totals.merge(step(state, _batch(data, batch_rows, batch_mask, mode))), None
 
     totals, _ = jax.lax.scan(body, metrics_cls.empty(), (rows, mask))
     return totals
@@ -168,25 +158,6 @@ def eval_pass(state, data, rows, mask, *, step: Callable, metrics_cls):
 def update_plateau(state: TrainState, value: jax.Array, *, plateau_tx) -> TrainState:
     _, plateau = plateau_tx.update(updates=state.params, state=state.plateau, params=state.params, value=value)
     return state.replace(plateau=plateau)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Orders and padding: pure functions of (seed, epoch) and sizes.
-
-def epoch_order(seed: int, epoch: int, num_rows: int, batch_size: int) -> np.ndarray:
-    """Row indices of one epoch as [steps, batch]; the incomplete last batch is dropped (it is seen in other
-    epochs, since every epoch has its own permutation)."""
-    steps = num_rows // batch_size
-    permutation = np.random.default_rng([seed, epoch]).permutation(num_rows)
-    return permutation[: steps * batch_size].reshape(steps, batch_size).astype(np.int32)
-
-
-def eval_order(num_rows: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every row once, in order, padded to whole batches; the mask is 0 on padding."""
-    steps = max(1, math.ceil(num_rows / batch_size))
-    rows = np.arange(steps * batch_size, dtype=np.int32)
-    mask = (rows < num_rows).astype(np.float32)
-    return np.where(rows < num_rows, rows, 0).reshape(steps, batch_size), mask.reshape(steps, batch_size)
 
 
 def compute(totals) -> dict[str, float]:
@@ -199,8 +170,10 @@ def compute(totals) -> dict[str, float]:
 class Setup(NamedTuple):
     mode: str
     devices: list
+    layout: str            # data layout, see jaxlab.shards: replicated | per_device
     state: Any             # replicated TrainState
-    data: dict             # split name → replicated arrays (device input) or host numpy arrays (host input)
+    data: dict             # split name → key → on-device [devices, rows held, ...] arrays (device input), or
+                           # host numpy arrays, one per device of this process (host input)
     train_fn: Callable
     eval_fn: Callable
     plateau_fn: Callable | None
@@ -243,31 +216,44 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     unroll = unrolled_steps(config, model, splits.train["inputs"][:1], devices)
     train_fn = parallel.compile(functools.partial(
         train_chunk, step=functools.partial(train_step, tx=tx, augment=augment_fn, **statics),
-        metrics_cls=metrics_cls, unroll=unroll > 0), mode, devices)
+        metrics_cls=metrics_cls, mode=mode, unroll=unroll > 0), mode, devices)
     eval_fn = parallel.compile(functools.partial(
-        eval_pass, step=functools.partial(eval_step, **statics), metrics_cls=metrics_cls), mode, devices,
+        eval_pass, step=functools.partial(eval_step, **statics), metrics_cls=metrics_cls, mode=mode), mode, devices,
         donate_first=False)
     plateau_fn = None
     if plateau_tx is not None:
         plateau_fn = parallel.compile(functools.partial(update_plateau, plateau_tx=plateau_tx), mode, devices)
     state = parallel.replicate(init_state(model, tx, plateau_tx, splits.train["inputs"][:1], config.seed), mode,
                                devices)
-    data = {name: split if input_mode == "host" else parallel.replicate(split, mode, devices)
+    data_layout = shards.layout(config, jax.process_count())
+    data = {name: hold(split, data_layout, input_mode, mode, devices)
             for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
             if split is not None}
     rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
-    return Setup(mode, devices, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls, steps_per_epoch,
+    return Setup(mode, devices, data_layout, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls, steps_per_epoch,
                  checkpoint.manager(workdir, config.checkpoint), input_mode, unroll)
 
 
+def hold(split: Dataset, data_layout: str, input_mode: str, mode: str, devices) -> dict:
+    """What this process keeps of a split (see `jaxlab.shards`): on its devices (device input) or in host memory,
+    one array per device (host input)."""
+    held = shards.hold(split, len(devices), parallel.local_positions(devices), data_layout)
+    if input_mode == "host":
+        return held
+    return {key: parallel.held_data(pieces, mode, devices) for key, pieces in held.items()}
+
+
 def inputs(s: Setup, split: str, rows: np.ndarray) -> tuple[Any, Any]:
-    """The (data, rows) arguments of `train_fn` / `eval_fn` for the batches `rows` ([steps, batch] indices):
-    device input passes the split already on the devices and the indices; host input gathers the rows here and
-    ships just those batches (data None)."""
+    """The (data, rows) arguments of `train_fn` / `eval_fn` for the batches `rows` ([devices, steps, batch /
+    devices] indices into what each device holds; this process reads only its own devices' rows): device input
+    passes the split already on the devices and the indices; host input gathers the rows here and ships just those
+    batches (data None)."""
+    local = rows[parallel.local_positions(s.devices)]
     if s.input == "device":
-        return s.data[split], parallel.shard_batches(rows, s.mode, s.devices)
-    host = s.data[split]
-    return None, {key: parallel.shard_batches(value[rows], s.mode, s.devices) for key, value in host.items()}
+        return s.data[split], parallel.batches(list(local), s.mode, s.devices)
+    return None, {key: parallel.batches([piece[device_rows] for piece, device_rows in zip(pieces, local)],
+                                        s.mode, s.devices)
+                  for key, pieces in s.data[split].items()}
 
 
 def host_chunk(num_steps: int) -> int:
@@ -276,14 +262,15 @@ def host_chunk(num_steps: int) -> int:
 
 
 def evaluate(s: Setup, state, split: str, num_rows: int, batch_size: int) -> dict[str, float]:
-    rows, mask = eval_order(num_rows, batch_size)
-    chunk = len(rows) if s.input == "device" else host_chunk(len(rows))
+    rows, mask = shards.device_eval_order(num_rows, batch_size, len(s.devices), s.layout)
+    num_steps = rows.shape[1]
+    chunk = num_steps if s.input == "device" else host_chunk(num_steps)
+    local_mask = mask[parallel.local_positions(s.devices)]
     totals = None
-    for first in range(0, len(rows), chunk):
-        data, batch_rows = inputs(s, split, rows[first:first + chunk])
-        part = parallel.unreplicate(
-            s.eval_fn(state, data, batch_rows, parallel.shard_batches(mask[first:first + chunk], s.mode, s.devices)),
-            s.mode)
+    for first in range(0, num_steps, chunk):
+        data, batch_rows = inputs(s, split, rows[:, first:first + chunk])
+        chunk_mask = parallel.batches(list(local_mask[:, first:first + chunk]), s.mode, s.devices)
+        part = parallel.unreplicate(s.eval_fn(state, data, batch_rows, chunk_mask), s.mode)
         totals = part if totals is None else totals.merge(part)
     return compute(totals)
 
@@ -462,11 +449,13 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             if should_stop_early(history, config):
                 break
             started = time.perf_counter()
-            order = epoch_order(config.seed, epoch, num_train, config.batch_size)
+            order = shards.device_epoch_order(config.seed, epoch, num_train, config.batch_size, len(s.devices),
+                                              s.layout)
+            num_steps = order.shape[1]
             totals, first_step = None, 0
             if resume_offset and epoch == start_epoch + 1:
                 totals, first_step = resume_totals, resume_offset
-            for first in range(first_step, len(order), chunk):
+            for first in range(first_step, num_steps, chunk):
                 if first > first_step and parallel.any_process(stop["signalled"]):
                     step = (epoch - 1) * s.steps_per_epoch + first
                     checkpoint.save_preempted(preemption, parallel.unreplicate(state, s.mode), totals, step,
@@ -474,7 +463,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                     raise Preempted(f"preempted (SIGTERM) at step {step} of epoch {epoch}: checkpoint saved; rerun "
                                     "the same command to resume")
                 state, chunk_totals, step_losses = s.train_fn(
-                    state, *inputs(s, "train", order[first:first + chunk]), s.rng)
+                    state, *inputs(s, "train", order[:, first:first + chunk]), s.rng)
                 step_losses = np.asarray(parallel.unreplicate(step_losses, s.mode))
                 reference = float(parallel.unreplicate(state.first_loss, s.mode))
                 check_divergence(step_losses, (epoch - 1) * s.steps_per_epoch + first, epoch, reference,
@@ -482,11 +471,11 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 chunk_totals = parallel.unreplicate(chunk_totals, s.mode)
                 totals = chunk_totals if totals is None else totals.merge(chunk_totals)
                 if is_lead:
-                    report.progress_bar(min(first + chunk, len(order)), len(order))
+                    report.progress_bar(min(first + chunk, num_steps), num_steps)
             seconds = time.perf_counter() - started
             train_seconds += seconds
             if epoch > start_epoch + 1:
-                steady_seconds, steady_steps = steady_seconds + seconds, steady_steps + len(order)
+                steady_seconds, steady_steps = steady_seconds + seconds, steady_steps + num_steps
             row = {"epoch": epoch, **compute(totals)}
             if num_val:
                 val = evaluate(s, state, "validation", num_val, config.eval_batch_size)

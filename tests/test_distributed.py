@@ -83,14 +83,18 @@ def finish(processes) -> list[str]:
     return [out for out, _ in outputs]
 
 
-@pytest.mark.parametrize("mode", ["pmap", "jit"])
-def test_two_processes_train_like_one_with_all_devices(mode, tiny, tmp_path):
+@pytest.mark.parametrize("mode,layout", [("pmap", "auto"), ("jit", "auto"), ("jit", "replicated")])
+def test_two_processes_train_like_one_with_all_devices(mode, layout, tiny, tmp_path):
+    """auto: each process holds only its devices' rows (per_device); the 1-process reference uses that layout on
+    its 8 devices. replicated: every process holds every row."""
     shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
     records.mkdir()
-    processes = start_processes(mode, str(shared), str(records))
+    settings = OVERRIDES if layout == "auto" else {**OVERRIDES, "data_sharding": layout}
+    processes = start_processes(mode, str(shared), str(records), settings=settings)
     try:
         with tfds.testing.mock_data(num_examples=96):
-            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism=mode, **OVERRIDES), str(single))
+            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism=mode, **OVERRIDES,
+                                            data_sharding="per_device" if layout == "auto" else layout), str(single))
     finally:
         stdouts = finish(processes)
     assert reference["device_count"] == 8 and reference["process_count"] == 1
@@ -125,8 +129,8 @@ def test_two_processes_train_like_one_with_all_devices(mode, tiny, tmp_path):
 
 def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, tmp_path):
     """A SIGTERM that reaches only process 1 stops both processes at the same step (a checkpoint is saved, each
-    exits cleanly); rerunning the same command on both resumes and ends exactly where 1 process × 8 devices does
-    without a stop."""
+    exits cleanly); rerunning the same command on both resumes and ends exactly where 1 process × 8 devices (each
+    holding its own rows, as the two processes' devices do) does without a stop."""
     settings = {**OVERRIDES, "num_epochs": 30, "steps_per_dispatch": 1, "checkpoint.every_epochs": 1000}
     shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
     records.mkdir()
@@ -144,7 +148,8 @@ def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, 
     resumed = start_processes("jit", str(shared), str(records), settings=settings)
     try:
         with tfds.testing.mock_data(num_examples=96):
-            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism="jit", **settings), str(single))
+            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism="jit", data_sharding="per_device",
+                                            **settings), str(single))
     finally:
         stdouts = finish(resumed)
     summary = read_json(shared / "summary.json")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from configs import mnist_mlp
-from jaxlab import losses, models, optim, parallel, train
+from jaxlab import losses, models, optim, parallel, shards, train
 from jaxlab.data import Splits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -172,7 +172,7 @@ def _cnn_chunk(unroll_steps, tmp_path):
     config.optimizer.learning_rate = 0.05
     model = models.build(config.model, 10, None)
     s = train.setup(config, str(tmp_path / f"unroll{unroll_steps}"), splits, model, jax.devices()[:1])
-    rows = parallel.shard_batches(train.epoch_order(0, 1, 32, 8), "jit", s.devices)
+    rows = parallel.shard_batches(shards.epoch_order(0, 1, 32, 8), "jit", s.devices)
     state, totals, losses = s.train_fn(s.state, s.data["train"], rows, s.rng)
     s.mngr.close()
     return s.unroll_steps, jax.device_get(state), train.compute(totals), np.asarray(losses)
