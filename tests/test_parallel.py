@@ -137,14 +137,6 @@ def test_replicated_orders_split_the_global_batch():
     assert rows.shape == mask.shape == (2, 3, 2) and mask.sum() == 10
 
 
-def test_unknown_data_sharding_is_one_clear_error(tmp_path):
-    config = bn_config("jit", 8)
-    config.data_sharding = "striped"
-    model = models.build(config.model, 10, parallel.axis_name("jit"))
-    with pytest.raises(errors.Error, match="unknown data_sharding 'striped'.*--config.data_sharding="):
-        train.setup(config, str(tmp_path), synthetic_splits(), model)
-
-
 def test_per_device_layout_trains_alike_in_pmap_and_jit(tmp_path):
     results = {}
     for mode in ("pmap", "jit"):
@@ -185,9 +177,12 @@ def test_host_input_gives_the_same_run_as_device_input(mode, layout, tmp_path):
     assert host["test"] == pytest.approx(device["test"], rel=1e-6)
 
 
-def test_unknown_input_mode_is_one_clear_error(tmp_path):
+@pytest.mark.parametrize("key,value,message", [
+    ("input", "disk", "unknown input mode 'disk'.*--config.input=device or host"),
+    ("data_sharding", "striped", "unknown data_sharding 'striped'.*--config.data_sharding=auto, replicated or")])
+def test_unknown_input_setting_is_one_clear_error(key, value, message, tmp_path):
     config = bn_config("jit", 8)
-    config.input = "disk"
+    config[key] = value
     model = models.build(config.model, 10, parallel.axis_name("jit"))
-    with pytest.raises(errors.Error, match="unknown input mode 'disk'.*--config.input=device or host"):
+    with pytest.raises(errors.Error, match=message):
         train.setup(config, str(tmp_path), synthetic_splits(), model)
