@@ -38,7 +38,10 @@ def test_config_end_to_end(module, variant, mode, mock_tfds, tiny, tmp_path):
         written = json.load(f)
     assert written["confusion_top_pairs"] and {"true", "predicted", "count"} <= set(written["confusion_top_pairs"][0])
     with open(tmp_path / "data_info.json") as f:
-        assert json.load(f)["preprocessing"]["normalize"] == "standardize"
+        info = json.load(f)
+    assert info["preprocessing"]["normalize"] == "standardize"
+    assert len(info["class_names"]) == 100  # tfds' label names ("apple", … on the real data; mock data: "0", …)
+    assert {pair["true"] for pair in written["confusion_top_pairs"]} <= set(info["class_names"])
 
 
 def test_pmap_and_jit_agree_with_batchnorm(mock_tfds, tiny, tmp_path):

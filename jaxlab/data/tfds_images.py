@@ -41,6 +41,7 @@ def load(config: ConfigDict, seed: int):
         raw = {split: {**data, "image": permute_pixels(data["image"], permutation)} for split, data in raw.items()}
     builder = tfds.builder(config.name, data_dir=data_dir)
     num_classes = builder.info.features[label_key].num_classes
+    class_names = list(builder.info.features[label_key].names)  # "apple", …; "0" … "9" for MNIST
     train, validation = preprocess.validation_split(
         {"inputs": raw["train"]["image"], "label": raw["train"][label_key].astype(np.int32)},
         config.get("validation_split", 0.0))
@@ -54,7 +55,7 @@ def load(config: ConfigDict, seed: int):
     test = {"inputs": raw["test"]["image"], "label": raw["test"][label_key].astype(np.int32)}
     info = {"num_classes": num_classes, "num_outputs": num_classes, "task": "classification",
             "input_shape": list(train["inputs"].shape[1:]), "preprocessing": spec,
-            "permute_seed": config.get("permute_seed", -1)}
+            "permute_seed": config.get("permute_seed", -1), "class_names": class_names}
     splits = Splits(finish(train), finish(validation), finish(test), info)
     if config.get("noise_factor", 0.0):
         splits = noise.denoising(splits, config.noise_factor, config.get("noise_seed", 0))
