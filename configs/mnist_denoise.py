@@ -8,24 +8,26 @@ plots/reconstructions.png (noisy / denoised / clean rows of test images). Goal: 
 anchor 0.0839).
 
 Result (2026-12-01, 2-core CPU shared with one other run, real MNIST, the command above, 12.6 min): validation
-BCE 0.0915 after 10 epochs, test BCE 0.0906 (mean absolute pixel error 0.032) — the ≤ 0.084 goal is NOT met.
+BCE 0.0915 after 10 epochs, test BCE 0.0906 (mean absolute pixel error 0.032) — the lab-size net does not
+reach the ≤ 0.084 goal; `tuned` below does.
 Validation BCE per epoch: 0.1111, 0.1027, 0.0990, 0.0968, 0.0956, 0.0941, 0.0932, 0.0926, 0.0920, 0.0915 — falling
 by ~0.001 per epoch at the end, so more epochs (keras-io trains 100 on noisy data) and/or a wider bottleneck
 (keras-io: 32 filters in both stages, ~28k parameters) are the next things to try. Epochs took 66 s (before the
 reshape max-pool landed in the autoencoder; its values are the same).
 
-tuned (2026-12-01, same machine, real MNIST, 26 min; transposed convolutions now sub-pixel, see
-jaxlab/models/upsample.py):
+tuned (2026-12-01, 2-core CPU shared with tests and other runs, real MNIST, 40 epochs, 83 min; transposed
+convolutions are sub-pixel, see jaxlab/models/upsample.py):
 
     python launch.py --config configs/mnist_denoise.py:tuned --workdir runs/mnist_denoise_tuned
 
 features (32, 32) as keras-io, U-Net skips (each decoder stage also sees the encoder's map of its size), cosine
-decay of Adam 1e-3 over 20 epochs; 37,857 parameters. Validation BCE 0.0930, 0.0904, 0.0887, 0.0878, 0.0871,
-0.0864, 0.0859, 0.0856, 0.0854, 0.0851, 0.0849, 0.0848, 0.0848, 0.0846, 0.0845, 0.0845, 0.0845, 0.0844, 0.0844,
-0.0844 → best 0.0844; test BCE 0.0837 (mean absolute pixel error 0.028). The ≤ 0.084 validation goal is missed by
-0.0004 (the test split reaches 0.0837); the cosine schedule had flattened the curve by epoch 17, so a longer
-schedule (30–40 epochs) is the next thing to try. Probes, 3 epochs at constant lr 1e-3 (validation BCE after
-epoch 3): (32, 16) 0.0990, (32, 64) 0.0912, (32, 32) + skips 0.0887.
+decay of Adam 1e-3 over 40 epochs; 37,857 parameters. Validation BCE 0.0930, 0.0904, 0.0887, 0.0877, 0.0868,
+0.0862, 0.0857, 0.0854, 0.0851, 0.0849, 0.0848, 0.0847, 0.0843, 0.0843, 0.0842, 0.0841, 0.0839, 0.0842, 0.0838,
+0.0837, … 0.0834 (epoch 25), … 0.0832 (epochs 34–40) → best 0.0832 (epoch 39): the ≤ 0.084 goal is MET (keras-io
+anchor 0.0839); test BCE 0.0825, mean absolute pixel error 0.027. Epochs took 76–163 s (the CPU was shared).
+The same recipe over 20 epochs reached 0.0844 (test 0.0837): the longer cosine schedule is what closed the gap.
+Probes, 3 epochs at constant lr 1e-3 (validation BCE after epoch 3): (32, 16) 0.0990, (32, 64) 0.0912,
+(32, 32) + skips 0.0887.
 """
 import ml_collections
 
@@ -59,5 +61,5 @@ def get_config(variant: str = "default") -> ml_collections.ConfigDict:
         config.model.features = (32, 32)
         config.model.skips = True
         config.optimizer.schedule = "cosine"
-        config.num_epochs = 20
+        config.num_epochs = 40
     return config
