@@ -114,8 +114,9 @@ def per_device(pieces: Sequence[np.ndarray], axis: int, mode: str, devices: Sequ
     return jax.make_array_from_single_device_arrays(tuple(shape), sharding, arrays)
 
 
-def held_data(pieces: Sequence[np.ndarray], mode: str, devices: Sequence[jax.Device]) -> jax.Array:
-    """What each device of this process holds of a split (one array per device) → [devices, rows, ...]."""
+def stacked(pieces: Sequence[np.ndarray], mode: str, devices: Sequence[jax.Device]) -> jax.Array:
+    """One array per device of this process (e.g. what it holds of a split) → [devices, ...], device d holding
+    slice d."""
     return per_device([np.asarray(piece)[None] for piece in pieces], 0, mode, devices)
 
 
@@ -123,7 +124,7 @@ def batches(pieces: Sequence[np.ndarray], mode: str, devices: Sequence[jax.Devic
     """Each local device's share of a run of batches, ``[steps, batch / devices, ...]`` → pmap: [devices, steps,
     batch / devices, ...]; jit: [steps, batch, ...] split along the batch axis."""
     if mode == "pmap":
-        return per_device([np.asarray(piece)[None] for piece in pieces], 0, mode, devices)
+        return stacked(pieces, mode, devices)
     return per_device(pieces, 1, mode, devices)
 
 
@@ -135,7 +136,7 @@ def shard_batches(indices: np.ndarray, mode: str, devices: Sequence[jax.Device])
 
 
 def gather(held: jax.Array, rows: jax.Array, mode: str) -> jax.Array:
-    """Inside a compiled function: the batch `rows` of a split placed by `held_data`. pmap: this device's rows of
+    """Inside a compiled function: the batch `rows` of a split placed by `stacked`. pmap: this device's rows of
     what it holds. jit: `rows` is the global batch, slice d indexing what device d holds; each device gathers its
     own slice (no communication) and the result is the global batch."""
     if mode == "pmap":

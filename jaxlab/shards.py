@@ -33,6 +33,11 @@ def layout(config, process_count: int) -> str:
     return wanted
 
 
+def rows_per_device(num_rows: int, num_devices: int) -> np.ndarray:
+    """per_device layout: how many real rows each device holds ([num_devices]; they differ by at most one)."""
+    return (num_rows - np.arange(num_devices) + num_devices - 1) // num_devices
+
+
 def held_rows(num_rows: int, num_devices: int, device: int) -> np.ndarray:
     """per_device layout: the rows `device` holds (d, d + D, …), padded with row 0 to ceil(num_rows / D) so every
     device holds an array of the same shape (padding is never trained on and masked in evaluation)."""
@@ -83,7 +88,8 @@ def device_epoch_order(seed: int, epoch: int, num_rows: int, batch_size: int, nu
     steps = num_rows // batch_size
     permutation = np.random.default_rng([seed, epoch]).permutation(num_rows)
     by_device = permutation[np.argsort(permutation % num_devices, kind="stable")]  # device 0's rows first, …
-    starts = np.cumsum([0] + [len(range(device, num_rows, num_devices)) for device in range(num_devices - 1)])
+    counts = rows_per_device(num_rows, num_devices)
+    starts = np.cumsum(counts) - counts
     order = np.stack([by_device[start:start + steps * per_device] for start in starts]) // num_devices
     return order.reshape(num_devices, steps, per_device).astype(np.int32)
 
@@ -99,7 +105,6 @@ def device_eval_order(num_rows: int, batch_size: int, num_devices: int,
     held = math.ceil(num_rows / num_devices)
     steps = max(1, math.ceil(held / per_device))
     index = np.arange(steps * per_device, dtype=np.int32)
-    counts = np.array([len(range(device, num_rows, num_devices)) for device in range(num_devices)])
-    real = index[None, :] < counts[:, None]
+    real = index[None, :] < rows_per_device(num_rows, num_devices)[:, None]
     rows = np.where(real, index[None, :], 0).reshape(num_devices, steps, per_device)
     return rows.astype(np.int32), real.astype(np.float32).reshape(num_devices, steps, per_device)

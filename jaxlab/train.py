@@ -1,7 +1,8 @@
 """Train state, the pure train/eval steps, and the epoch loop (`fit`) with its hooks.
 
 An epoch's order is a permutation that is a pure function of (seed, epoch) (what each device holds and reads of it:
-`jaxlab.shards`), and a compiled `lax.scan` runs many steps per dispatch. Two input modes (`config.input`), same results for the same seed:
+`jaxlab.shards`), and a compiled `lax.scan` runs many steps per dispatch. Two input modes (`config.input`), same
+results for the same seed:
 
 * ``device`` (default, for data that fits in accelerator memory — all of ours): each split is placed on the devices
   once and batches are gathered there by row index; one dispatch runs the whole epoch when stdout is not a terminal
@@ -98,7 +99,7 @@ def eval_step(state: TrainState, batch: Dataset, *, model: nn.Module, loss_fn: C
 
 
 def _batch(data: Dataset | None, rows, mask: jax.Array | None, mode: str) -> Dataset:
-    """Device input: `rows` (indices) gathered from the on-device `data` (placed by `parallel.held_data`). Host
+    """Device input: `rows` (indices) gathered from the on-device `data` (placed by `parallel.stacked`). Host
     input (`data` None): `rows` is already the batch. A None mask: every row counts."""
     batch = dict(rows) if data is None else {key: parallel.gather(value, rows, mode) for key, value in data.items()}
     batch["mask"] = jnp.ones((jax.tree.leaves(batch)[0].shape[0],), jnp.float32) if mask is None else mask
@@ -230,8 +231,8 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
             for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
             if split is not None}
     rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
-    return Setup(mode, devices, data_layout, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls, steps_per_epoch,
-                 checkpoint.manager(workdir, config.checkpoint), input_mode, unroll)
+    return Setup(mode, devices, data_layout, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls,
+                 steps_per_epoch, checkpoint.manager(workdir, config.checkpoint), input_mode, unroll)
 
 
 def hold(split: Dataset, data_layout: str, input_mode: str, mode: str, devices) -> dict:
@@ -240,7 +241,7 @@ def hold(split: Dataset, data_layout: str, input_mode: str, mode: str, devices) 
     held = shards.hold(split, len(devices), parallel.local_positions(devices), data_layout)
     if input_mode == "host":
         return held
-    return {key: parallel.held_data(pieces, mode, devices) for key, pieces in held.items()}
+    return {key: parallel.stacked(pieces, mode, devices) for key, pieces in held.items()}
 
 
 def inputs(s: Setup, split: str, rows: np.ndarray) -> tuple[Any, Any]:
