@@ -31,7 +31,8 @@ def library_versions() -> dict[str, str]:
 def build(config: ConfigDict):
     """Data splits and model of a config."""
     splits = data.build(config.data, config.seed)
-    model = models.build(config.model, splits.info["num_outputs"], parallel.axis_name(config.parallelism))
+    model = models.build(config.model, splits.info["num_outputs"], parallel.axis_name(config.parallelism),
+                         splits.info)
     return splits, model
 
 

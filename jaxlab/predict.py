@@ -60,7 +60,7 @@ def load(workdir: str, which: str = "best") -> Run:
         config = ml_collections.ConfigDict(json.load(f))
     with open(paths["data_info.json"]) as f:
         info = json.load(f)
-    model = models.build(config.model, info["num_outputs"])
+    model = models.build(config.model, info["num_outputs"], info=info)
     with ocp.CheckpointManager(os.path.abspath(paths["checkpoints"])) as mngr:
         saved = mngr.all_steps()
         if not saved:

@@ -138,8 +138,9 @@ def test_bag_sums_in_float32_and_its_gradient_matches_autodiff():
     table = jnp.asarray(rng.normal(size=(30, 4)), jnp.float32)
     ids = jnp.asarray(rng.integers(0, 30, (6, 20)), jnp.int32)
     cotangent = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
+    idf = rng.uniform(1.0, 3.0, 30)  # used by tfidf only
     for counts in text.COUNTS:
-        ids_, weights = text.position_weights(ids, counts)
+        ids_, weights = text.position_weights(ids, counts, idf)
         grads = {}
         for dtype in ("bfloat16", "float32"):
             def objective(t, bag):

@@ -1,6 +1,6 @@
 """IMDB text: every imdb_bow / imdb_embed variant end to end under mock tfds data; the vocabulary is fitted on the
-training part only; OOV and padding ids; the ids-sum bag-of-words layer equals the dense counts formulation, for raw,
-binary and log1p counts."""
+training part only (and so is the idf); OOV and padding ids; the ids-sum bag-of-words layer equals the dense counts
+formulation, for raw, binary, log1p and tf-idf counts (tf-idf as scikit-learn computes it)."""
 import json
 import os
 
@@ -9,9 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from ml_collections import ConfigDict
+from sklearn.feature_extraction.text import TfidfTransformer
 
 from configs import imdb_bow, imdb_embed
-from jaxlab import errors, experiment, predict
+from jaxlab import errors, experiment, models, predict
 from jaxlab.data import imdb
 from jaxlab.models import text
 
@@ -80,33 +81,55 @@ def _brute_force_counts(ids, vocab_size, encoding="raw"):
         for token in review:
             if token != imdb.PAD_ID:
                 counts[row, token] += 1
+    if encoding == "tfidf":  # scikit-learn's TfidfTransformer(sublinear_tf=True), fitted on these reviews
+        return TfidfTransformer(sublinear_tf=True).fit_transform(counts).toarray()
     return {"raw": counts, "binary": (counts > 0).astype(np.float64), "log1p": np.log1p(counts)}[encoding]
+
+
+IDS = np.array([[5, 5, 5, 1, 1, 9, 0, 0],        # repeated words, OOV twice, padding
+                [1, 2, 3, 4, 5, 6, 7, 39],       # no padding
+                [0, 0, 0, 0, 0, 0, 0, 0],        # empty review
+                [39, 0, 39, 0, 7, 7, 7, 7]], np.int32)
 
 
 @pytest.mark.parametrize("encoding", text.COUNTS)
 def test_bag_of_words_equals_dense_counts(encoding):
     vocab_size, features = 40, 7
-    ids = np.array([[5, 5, 5, 1, 1, 9, 0, 0],        # repeated words, OOV twice, padding
-                    [1, 2, 3, 4, 5, 6, 7, 39],       # no padding
-                    [0, 0, 0, 0, 0, 0, 0, 0],        # empty review
-                    [39, 0, 39, 0, 7, 7, 7, 7]], np.int32)
+    idf = imdb.fit_idf(IDS, vocab_size)  # used by tfidf only
     table = np.random.default_rng(0).normal(size=(vocab_size, features)).astype(np.float32)
-    counts = _brute_force_counts(ids, vocab_size, encoding)
-    np.testing.assert_allclose(text.word_counts(jnp.asarray(ids), vocab_size, encoding), counts, rtol=1e-6)
-    bag = text.bag_of_words(jnp.asarray(table), jnp.asarray(ids), encoding)
+    counts = _brute_force_counts(IDS, vocab_size, encoding)
+    np.testing.assert_allclose(text.word_counts(jnp.asarray(IDS), vocab_size, encoding, idf), counts,
+                               rtol=1e-6, atol=1e-7)
+    bag = text.bag_of_words(jnp.asarray(table), jnp.asarray(IDS), encoding, idf)
     np.testing.assert_allclose(bag, counts @ table, atol=1e-5)
-    upstream = np.random.default_rng(1).normal(size=(len(ids), features)).astype(np.float32)
-    grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(ids), encoding) * upstream))(jnp.asarray(table))
+    upstream = np.random.default_rng(1).normal(size=(len(IDS), features)).astype(np.float32)
+    grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(IDS), encoding, idf) * upstream))(
+        jnp.asarray(table))
     np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-5)
 
 
+def test_idf_is_fitted_on_the_training_part_only():
+    train, test = _corpus()
+    config = ConfigDict({"validation_split": 0.2, "vocab_size": 100, "max_length": 6})
+    splits = imdb.make_splits(train, test, config)
+    counts = _brute_force_counts(splits.train["inputs"], 100)
+    np.testing.assert_allclose(splits.info["idf"], TfidfTransformer().fit(counts).idf_, rtol=1e-6)
+    changed = {"text": np.array([*train["text"][:4], "great great great great"]), "label": train["label"]}
+    assert imdb.make_splits(changed, test, config).info["idf"] == splits.info["idf"]  # validation text unseen
+    great = splits.info["vocabulary"].index("great")   # in 2 of the 4 training reviews
+    assert splits.info["idf"][great] == pytest.approx(np.log(5 / 3) + 1)
+
+
 @pytest.mark.parametrize("batch_norm,dropout,encoding", [(False, 0.0, "raw"), (True, 0.0, "raw"), (False, 0.5, "raw"),
-                                                         (False, 0.5, "binary"), (True, 0.0, "log1p")])
+                                                         (False, 0.5, "binary"), (True, 0.0, "log1p"),
+                                                         (False, 0.0, "tfidf"), (True, 0.0, "tfidf")])
 def test_bow_net_same_as_dense_formulation(batch_norm, dropout, encoding):
     """The whole net (both bag layers) and its gradients: ids-sum == counts @ W, to 1e-5."""
     ids = jnp.asarray(np.random.default_rng(2).integers(0, 60, size=(16, 30)).astype(np.int32))
     labels = jnp.asarray(np.arange(16) % 2, jnp.float32)
-    models = {bag: text.BowConcat(1, vocab_size=60, batch_norm=batch_norm, dropout=dropout, bag=bag, counts=encoding)
+    idf = tuple(imdb.fit_idf(np.asarray(ids), 60).tolist())
+    models = {bag: text.BowConcat(1, vocab_size=60, batch_norm=batch_norm, dropout=dropout, bag=bag, counts=encoding,
+                                  idf=idf)
               for bag in text.BAGS}
     variables = models["scan"].init(jax.random.PRNGKey(0), ids, train=False)
 
@@ -132,5 +155,14 @@ def test_parameter_counts_match_the_lab_models():
 
 def test_unknown_counts_encoding_is_an_error():
     ids = jnp.ones((2, 5), jnp.int32)
-    with pytest.raises(errors.Error, match="counts"):
+    with pytest.raises(errors.Error, match="unknown counts 'sqrt'"):
+        text.BowConcat(1, vocab_size=10, counts="sqrt").init(jax.random.PRNGKey(0), ids, train=False)
+    with pytest.raises(errors.Error, match="tfidf.*inverse document frequencies"):
         text.BowConcat(1, vocab_size=10, counts="tfidf").init(jax.random.PRNGKey(0), ids, train=False)
+
+
+def test_idf_comes_from_the_data_not_the_config():
+    config = ConfigDict({"name": "bow_concat", "vocab_size": 4, "counts": "tfidf"})
+    assert models.build(config, 1, info={"idf": [0.0, 1.0, 2.0, 3.0]}).idf == (0.0, 1.0, 2.0, 3.0)
+    with pytest.raises(errors.Error, match="no option idf"):
+        models.build(ConfigDict({**config.to_dict(), "idf": [1.0] * 4}), 1)

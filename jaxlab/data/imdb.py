@@ -10,7 +10,8 @@ most frequent training words. Keras `TextVectorization` (lower case, punctuation
 ``<br />`` breaks removed first) does the tokenising. The vocabulary goes into ``info["vocabulary"]`` (so into the
 run's data_info.json) and `encode` with it turns raw strings into the same ids later (`jaxlab.predict`).
 Bag-of-words models build their word counts from these ids on device (`jaxlab.models.text`): no 25,000 × 10,000
-count matrix is held anywhere.
+count matrix is held anywhere. ``info["idf"]``: each id's inverse document frequency over the training part
+(scikit-learn's, fitted on a sparse count matrix), for the tf-idf encoding.
 """
 import os
 import re
@@ -72,6 +73,24 @@ def encode(texts, vocabulary: list[str], max_length: int, keep: str = "start") -
     return ids
 
 
+def count_matrix(ids: np.ndarray, vocab_size: int):
+    """Sparse [N, vocab_size] word counts of int ids [N, length] (padding not counted): scipy CSR, so that no dense
+    N × vocab_size matrix is built."""
+    import scipy.sparse
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1])
+    tokens = ids.reshape(-1)
+    kept = tokens != PAD_ID
+    return scipy.sparse.csr_matrix((np.ones(kept.sum(), np.float32), (rows[kept], tokens[kept])),
+                                   shape=(len(ids), vocab_size))
+
+
+def fit_idf(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Inverse document frequencies of each id over the reviews `ids` (the training part): scikit-learn's
+    smoothed idf, ln((1 + N) / (1 + document frequency)) + 1, for `counts="tfidf"` (`jaxlab.models.text`)."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+    return TfidfTransformer(sublinear_tf=True).fit(count_matrix(ids, vocab_size)).idf_.astype(np.float32)
+
+
 def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None, config: ConfigDict):
     """Splits from raw {"text", "label"} arrays: hold-out, vocabulary from the training part only, ids."""
     from jaxlab.data import Splits  # the registry imports this module
@@ -90,10 +109,11 @@ def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None
         return {"inputs": encode(dataset["text"], vocabulary, max_length, keep),
                 "label": np.asarray(dataset["label"]).astype(np.int32)}
 
+    train_part = finish(train_part)
     info = {"num_classes": 2, "num_outputs": 1, "task": "binary", "input_shape": [max_length],
             "vocab_size": len(vocabulary), "max_length": max_length, "keep": keep, "pad_id": PAD_ID, "oov_id": OOV_ID,
-            "vocabulary": vocabulary}
-    return Splits(finish(train_part), finish(validation), finish(test), info)
+            "vocabulary": vocabulary, "idf": fit_idf(train_part["inputs"], vocab_size).tolist()}
+    return Splits(train_part, finish(validation), finish(test), info)
 
 
 def load(config: ConfigDict, seed: int):

@@ -24,18 +24,25 @@ MODELS: dict[str, type[nn.Module]] = {
 }
 
 
-def build(config: ConfigDict, num_outputs: int, axis_name: str | None = None) -> nn.Module:
-    """Instantiates `config.model` with `num_outputs` outputs; `axis_name` is for cross-replica BatchNorm."""
+# Model fields that come from the data (fitted on the training part, saved in the run's data_info.json), not the config.
+FROM_DATA = ("idf",)
+
+
+def build(config: ConfigDict, num_outputs: int, axis_name: str | None = None, info: dict | None = None) -> nn.Module:
+    """Instantiates `config.model` with `num_outputs` outputs; `axis_name` is for cross-replica BatchNorm; `info`
+    (the data's, `Splits.info`) supplies the fields in `FROM_DATA` that the model has and the data provide."""
     if config.name not in MODELS:
         raise errors.Error(f"unknown model {config.name!r}: choose one of {', '.join(sorted(MODELS))} "
                            "(--config.model.name=...)")
     cls = MODELS[config.name]
     fields = {field.name for field in dataclasses.fields(cls)}
     kwargs = {key: value for key, value in config.items() if key != "name"}
-    unknown = sorted(set(kwargs) - fields)
+    options = fields - {"parent", "name", "num_outputs", "axis_name", *FROM_DATA}
+    unknown = sorted(set(kwargs) - options)
     if unknown:
         raise errors.Error(f"model {config.name!r} has no option {', '.join(unknown)}: its options are "
-                           f"{', '.join(sorted(fields - {'parent', 'name', 'num_outputs', 'axis_name'}))}")
+                           f"{', '.join(sorted(options))}")
+    kwargs.update({key: (info or {})[key] for key in FROM_DATA if key in fields and key in (info or {})})
     kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in kwargs.items()}
     if "axis_name" in fields:
         kwargs["axis_name"] = axis_name

@@ -5,9 +5,12 @@
   scans over token positions, adding one gathered row per review per position (~100× fewer FLOPs than the dense
   [batch, 10,000] @ [10,000, 100] product, and faster on CPU than one big gather). `bag="dense"` builds the counts on
   device and multiplies, the Keras formulation (same numbers; kept for tests and benchmarks).
-  `counts` picks the input encoding: "raw" word counts (the lab's), "binary" presence (1 per distinct word) or
-  "log1p" (log(1 + count)). The ids-sum keeps working: each review's ids are sorted, every distinct id keeps one
-  position weighted by its transformed count, the repeats get weight 0 (`position_weights`).
+  `counts` picks the input encoding: "raw" word counts (the lab's), "binary" presence (1 per distinct word),
+  "log1p" (log(1 + count)) or "tfidf" (scikit-learn's `TfidfTransformer(sublinear_tf=True)`: (1 + ln count) × the
+  word's inverse document frequency, each review scaled to unit L2 norm; the idf is fitted on the training part by
+  the data loader and reaches the model as its `idf` field, see `jaxlab.models.build`). The ids-sum keeps working:
+  each review's ids are sorted, every distinct id keeps one position weighted by its encoded count, the repeats get
+  weight 0 (`position_weights`).
 * `EmbedDense`: Embedding(10k, 32) → Flatten → Dense 100 → Dropout → Dense 10 → Dropout → concatenate(flattened
   embeddings, that) → Dense 1 (~1.9M parameters).
 * `EmbedConv`: Embedding(10k, 16) → BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout →
@@ -27,7 +30,7 @@ from jaxlab import errors
 from jaxlab.models import pooling
 
 BAGS = ("scan", "dense")
-COUNTS = ("raw", "binary", "log1p")
+COUNTS = ("raw", "binary", "log1p", "tfidf")
 
 
 def _sum_dtype(dtype):
@@ -72,17 +75,27 @@ def _bag_backward(residuals, grad):
 weighted_bag.defvjp(_bag_forward, _bag_backward)
 
 
-def _check_counts(counts: str):
+def _check_counts(counts: str, idf):
     if counts not in COUNTS:
         raise errors.Error(f"unknown counts {counts!r}: choose one of {', '.join(COUNTS)} (--config.model.counts=...)")
+    if counts == "tfidf" and idf is None:
+        raise errors.Error("counts='tfidf' needs the inverse document frequencies fitted on the training part: "
+                           "use a text dataset whose loader fits them (data.name=imdb_reviews)")
 
 
-def position_weights(ids: jax.Array, counts: str = "raw") -> tuple[jax.Array, jax.Array]:
+def _unit_rows(weights: jax.Array) -> jax.Array:
+    """Each row divided by its L2 norm (all-zero rows stay zero), as scikit-learn's `normalize`."""
+    norm = jnp.sqrt(jnp.sum(weights * weights, axis=1, keepdims=True))
+    return weights / jnp.where(norm > 0, norm, 1.0)
+
+
+def position_weights(ids: jax.Array, counts: str = "raw", idf=None) -> tuple[jax.Array, jax.Array]:
     """(ids', weights) with Σ_p weights[:, p] · onehot(ids'[:, p]) = the `counts` encoding of each review's words.
 
-    raw: the ids themselves, weight 1 (0 for padding). binary / log1p: the ids sorted per review; the first position
-    of each distinct id weighs 1 / log(1 + its count), its repeats and padding 0."""
-    _check_counts(counts)
+    raw: the ids themselves, weight 1 (0 for padding). binary / log1p / tfidf: the ids sorted per review; the first
+    position of each distinct id weighs 1 / log(1 + its count) / (1 + ln its count) × idf[id] (tfidf, then the
+    review scaled to unit norm), its repeats and padding 0. `idf`: [vocab_size] inverse document frequencies."""
+    _check_counts(counts, idf)
     if counts == "raw":
         return ids, (ids > 0).astype(jnp.float32)
     ids = jnp.sort(ids, axis=1)
@@ -90,22 +103,29 @@ def position_weights(ids: jax.Array, counts: str = "raw") -> tuple[jax.Array, ja
     if counts == "binary":
         return ids, first.astype(jnp.float32)
     occurrences = jax.vmap(lambda row: jnp.searchsorted(row, row, side="right") - jnp.searchsorted(row, row))(ids)
-    return ids, jnp.where(first, jnp.log1p(occurrences.astype(jnp.float32)), 0.0)
+    occurrences = occurrences.astype(jnp.float32)
+    if counts == "log1p":
+        return ids, jnp.where(first, jnp.log1p(occurrences), 0.0)
+    tf_idf = (1.0 + jnp.log(jnp.maximum(occurrences, 1.0))) * jnp.asarray(idf, jnp.float32)[ids]
+    return ids, _unit_rows(jnp.where(first, tf_idf, 0.0))
 
 
-def bag_of_words(table: jax.Array, ids: jax.Array, counts: str = "raw") -> jax.Array:
+def bag_of_words(table: jax.Array, ids: jax.Array, counts: str = "raw", idf=None) -> jax.Array:
     """Σ over each row's non-padding ids of `table[id]`, i.e. encoded counts @ table: [batch, length] ids →
-    [batch, features]; `counts` = raw | binary | log1p (see `position_weights`)."""
-    ids, weights = position_weights(ids, counts)
+    [batch, features]; `counts` = raw | binary | log1p | tfidf (see `position_weights`)."""
+    ids, weights = position_weights(ids, counts, idf)
     return weighted_bag(table, ids, weights)
 
 
-def word_counts(ids: jax.Array, vocab_size: int, counts: str = "raw") -> jax.Array:
+def word_counts(ids: jax.Array, vocab_size: int, counts: str = "raw", idf=None) -> jax.Array:
     """Dense [batch, vocab_size] float32 counts of each id (padding not counted), encoded as `counts` says: the
     Keras-style input."""
-    _check_counts(counts)
+    _check_counts(counts, idf)
     rows = jnp.arange(ids.shape[0])[:, None]
     dense = jnp.zeros((ids.shape[0], vocab_size), jnp.float32).at[rows, ids].add((ids > 0).astype(jnp.float32))
+    if counts == "tfidf":
+        sublinear = jnp.where(dense > 0, 1.0 + jnp.log(jnp.maximum(dense, 1.0)), 0.0)
+        return _unit_rows(sublinear * jnp.asarray(idf, jnp.float32)[None, :])
     return {"raw": dense, "binary": (dense > 0).astype(jnp.float32), "log1p": jnp.log1p(dense)}[counts]
 
 
@@ -116,6 +136,7 @@ class BagDense(nn.Module):
     bag: str = "scan"
     use_bias: bool = True
     counts: str = "raw"
+    idf: tuple[float, ...] | None = None  # for counts="tfidf"
     dtype: str = "float32"      # compute dtype; the parameters stay float32
 
     @nn.compact
@@ -125,9 +146,9 @@ class BagDense(nn.Module):
         dtype = jnp.dtype(self.dtype)
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.vocab_size, self.features)).astype(dtype)
         if self.bag == "dense":
-            y = word_counts(ids, self.vocab_size, self.counts).astype(dtype) @ kernel
+            y = word_counts(ids, self.vocab_size, self.counts, self.idf).astype(dtype) @ kernel
         else:
-            y = bag_of_words(kernel, ids, self.counts)
+            y = bag_of_words(kernel, ids, self.counts, self.idf)
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,)).astype(dtype)
         return y
@@ -146,7 +167,8 @@ class BowConcat(nn.Module):
     dropout: float = 0.0        # after each hidden layer
     batch_norm: bool = False    # Dense → BatchNorm → relu
     bag: str = "scan"           # scan (ids, fast) | dense (counts @ W, the Keras formulation)
-    counts: str = "raw"         # input encoding: raw counts | binary (presence) | log1p (log(1 + count))
+    counts: str = "raw"         # input encoding: raw counts | binary (presence) | log1p (log(1 + count)) | tfidf
+    idf: tuple[float, ...] | None = None  # [vocab_size] inverse document frequencies (tfidf), from the data loader
     dtype: str = "float32"      # compute dtype ("bfloat16" for mixed precision); parameters and logits stay float32
     axis_name: str | None = None
 
@@ -157,7 +179,7 @@ class BowConcat(nn.Module):
         x = None
         for index, units in enumerate(self.hidden):
             if index == 0:
-                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts, dtype=self.dtype)(ids)
+                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts, idf=self.idf, dtype=self.dtype)(ids)
             else:
                 x = nn.Dense(units, dtype=dtype)(x)
             if self.batch_norm:
@@ -168,7 +190,7 @@ class BowConcat(nn.Module):
                 x = nn.Dropout(self.dropout, deterministic=not train)(x)
         # Dense over concatenate(counts, x): its kernel split into the counts rows (a bag) and the x rows.
         logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False, counts=self.counts,
-                          dtype=self.dtype)(ids).astype(jnp.float32)
+                          idf=self.idf, dtype=self.dtype)(ids).astype(jnp.float32)
         return logits + nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32) if x is not None else logits
 
 
