@@ -166,6 +166,7 @@ class BowConcat(nn.Module):
     hidden: Sequence[int] = (100, 10)
     dropout: float = 0.0        # after each hidden layer
     batch_norm: bool = False    # Dense → BatchNorm → relu
+    bn_momentum: float = 0.99   # Keras' default; lower it for running statistics that keep up with fast learning
     bag: str = "scan"           # scan (ids, fast) | dense (counts @ W, the Keras formulation)
     counts: str = "raw"         # input encoding: raw counts | binary (presence) | log1p (log(1 + count)) | tfidf
     idf: tuple[float, ...] | None = None  # [vocab_size] inverse document frequencies (tfidf), from the data loader
@@ -183,7 +184,7 @@ class BowConcat(nn.Module):
             else:
                 x = nn.Dense(units, dtype=dtype)(x)
             if self.batch_norm:
-                x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
+                x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=1e-3,
                                  axis_name=self.axis_name, dtype=dtype)(x)
             x = nn.relu(x)
             if self.dropout:
