@@ -19,6 +19,7 @@ reads this process's own replica; the compiled steps run the collectives across 
 
 Every function here takes the mode and the device list, so the rest of jaxlab never touches a device.
 """
+import json
 from typing import Any, Callable, Sequence
 
 import jax
@@ -200,3 +201,22 @@ def any_process(flag: bool) -> bool:
     if jax.process_count() == 1:
         return bool(flag)
     return bool(np.max(multihost_utils.process_allgather(np.int32(flag))))
+
+
+def from_process_zero(value: Any) -> Any:
+    """Process 0's `value` (anything JSON can hold; the others pass None), the same on every process; a collective,
+    as `any_process`. The multi-host search agrees on each trial's parameters and pruning decisions this way."""
+    if jax.process_count() == 1:
+        return value
+    lead = jax.process_index() == 0
+    encoded = np.frombuffer(json.dumps(value, default=_plain).encode(), np.uint8) if lead else np.zeros(0, np.uint8)
+    size = int(multihost_utils.broadcast_one_to_all(np.int32(encoded.size)))
+    buffer = encoded if lead else np.zeros(size, np.uint8)
+    return json.loads(np.asarray(multihost_utils.broadcast_one_to_all(buffer)).tobytes().decode())
+
+
+def _plain(value):
+    """numpy scalars and arrays as JSON numbers and lists."""
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

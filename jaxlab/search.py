@@ -23,6 +23,10 @@
                  runs trials until the study holds ``max_trials`` finished or running trials.
   ``study_name`` (default ``search``)    ``top`` rows of the results table    ``retrain`` retrain the best trial
 
+Multi-host (several JAX processes): process 0 alone opens the study; it asks for each trial and hands the trial's
+number and parameters, then each pruning decision, to the other processes (`parallel.from_process_zero`); every
+process trains every trial (the runs are collective) and only process 0 writes the search's files.
+
 Each trial runs `experiment.run_once` on a copy of the config with the sampled overrides in
 ``WORKDIR/trial_NNN`` (``WORKDIR/trial_NNN/exec_K`` when executions_per_trial > 1). The search writes
 ``results.md`` (the top trials with parameters and scores, like ``tuner.results_summary()``), ``trials.csv`` and
@@ -33,11 +37,12 @@ import os
 import shlex
 from typing import Any
 
+import jax
 import numpy as np
 import optuna
 from ml_collections import ConfigDict
 
-from jaxlab import errors, experiment, report
+from jaxlab import errors, experiment, parallel, report
 
 SAMPLERS = ("random", "tpe")
 TYPES = ("int", "float", "categorical", "sequence")
@@ -129,57 +134,62 @@ def trial_dir(workdir: str, number: int, execution: int, executions: int) -> str
     return os.path.join(path, f"exec_{execution}") if executions > 1 else path
 
 
-def make_objective(config: ConfigDict, workdir: str):
+def run_trial(config: ConfigDict, workdir: str, trial: optuna.Trial | None, number: int,
+              overrides: dict[str, Any]) -> float:
+    """Trial `number` with `overrides`, trained on every process (each execution is one `experiment.run_once`).
+    `trial` is the optuna trial on process 0 and None on the others, which only train: process 0 scores, records
+    and decides pruning (`pruning_hook`). Returns the mean score of the executions (NaN: the trial failed)."""
     search = config.search
     executions = search.get("executions_per_trial", 1)
     direction = search.get("direction", "maximize")
-
-    def objective(trial: optuna.Trial) -> float:
-        overrides = suggest(trial, search.space)
+    if trial is not None:
         trial.set_user_attr("overrides", {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
-        print(f"search: trial {trial.number} " + override_line(overrides), flush=True)
-        scores, tests = [], []
-        for execution in range(executions):
-            path = trial_dir(workdir, trial.number, execution, executions)
-            on_epoch = pruning_hook(trial, search, scores, execution, config.num_epochs) \
-                if search.get("pruning", False) else None
-            try:
-                summary = experiment.run_once(apply(config, overrides, config.seed + execution), path,
-                                              on_epoch=on_epoch)
-            except errors.Error as exc:  # e.g. a diverging run: the trial fails, the search goes on
-                print(f"search: trial {trial.number} failed: {exc}", flush=True)
+        print(f"search: trial {number} " + override_line(overrides), flush=True)
+    scores, tests = [], []
+    for execution in range(executions):
+        path = trial_dir(workdir, number, execution, executions)
+        on_epoch = pruning_hook(trial, search, scores, execution, config.num_epochs) \
+            if search.get("pruning", False) else None
+        try:
+            summary = experiment.run_once(apply(config, overrides, config.seed + execution), path,
+                                          on_epoch=on_epoch)
+        except errors.Error as exc:  # e.g. a diverging run (seen by every process alike): the trial fails, the
+            if trial is not None:    # search goes on
+                print(f"search: trial {number} failed: {exc}", flush=True)
                 trial.set_user_attr("error", str(exc))
-                return float("nan")  # optuna records a NaN objective as a failed trial
+            return float("nan")  # optuna records a NaN objective as a failed trial
+        if trial is not None:
             scores.append(run_score(path, search.objective, direction))
             tests.append({k: v for k, v in summary.items() if k.startswith("test_")})
             trial.set_user_attr("scores", scores)
             trial.set_user_attr("test", tests)
-        return float(np.mean(scores))
-
-    return objective
+    return float(np.mean(scores)) if trial is not None else float("nan")
 
 
-def pruning_hook(trial: optuna.Trial, search: ConfigDict, scores: list[float], execution: int, num_epochs: int):
+def pruning_hook(trial: optuna.Trial | None, search: ConfigDict, scores: list[float], execution: int,
+                 num_epochs: int):
     """An `on_epoch` callback reporting the trial's score so far and raising optuna.TrialPruned when the pruner
-    says so. `scores` are the finished executions' scores."""
+    says so. `scores` are the finished executions' scores. Process 0 (`trial` given) decides; every process
+    raises together."""
     better = max if search.get("direction", "maximize") == "maximize" else min
     best = None   # the running execution's best epoch so far
 
     def on_epoch(row: dict[str, float]) -> None:
         nonlocal best
+        prune, score, epoch = False, float("nan"), int(row["epoch"])
         value = row.get(search.objective, float("nan"))
-        if not np.isfinite(value):
+        if trial is not None and np.isfinite(value):
+            best = value if best is None else better(best, value)
+            score = float(np.mean(scores + [best]))
+            trial.report(score, execution * num_epochs + epoch)
+            prune = trial.should_prune()
+        if not parallel.from_process_zero(prune if trial is not None else None):
             return
-        best = value if best is None else better(best, value)
-        epoch = int(row["epoch"])
-        score = float(np.mean(scores + [best]))
-        step = execution * num_epochs + epoch
-        trial.report(score, step)
-        if trial.should_prune():
+        if trial is not None:
             trial.set_user_attr("pruned_at", {"execution": execution, "epoch": epoch})
             print(f"search: trial {trial.number} pruned at execution {execution} epoch {epoch} "
                   f"({search.objective} {score:.4f} is worse than the median of earlier trials)", flush=True)
-            raise optuna.TrialPruned(f"{search.objective} {score:.4f} at step {step}")
+        raise optuna.TrialPruned(f"{search.objective} {score:.4f} at step {execution * num_epochs + epoch}")
 
     return on_epoch
 
@@ -227,18 +237,48 @@ def counted(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=states))
 
 
+def next_trial(study: optuna.Study | None, config: ConfigDict) -> tuple[optuna.Trial | None, dict | None]:
+    """Process 0 asks the study for the next trial while it holds fewer than max_trials; every process gets the
+    trial's (number, overrides), or None when the search is done."""
+    trial, agreed = None, None
+    if study is not None and counted(study) < config.search.get("max_trials", 10):
+        trial = study.ask()
+        agreed = {"number": trial.number, "overrides": suggest(trial, config.search.space)}
+    agreed = parallel.from_process_zero(agreed)
+    if agreed is not None:  # JSON turned tuples (sequence parameters) into lists
+        agreed["overrides"] = {k: tuple(v) if isinstance(v, list) else v for k, v in agreed["overrides"].items()}
+    return trial, agreed
+
+
 def run(config: ConfigDict, workdir: str) -> dict[str, Any]:
+    """The search. Several processes (multi-host) run it together: process 0 holds the study, all of them train
+    each trial (its parameters and pruning decisions come from process 0), process 0 writes the results."""
     search = config.search
     check_space(search.space)
     os.makedirs(workdir, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(config, workdir)
-    objective = make_objective(config, workdir)
+    lead = jax.process_index() == 0
+    study = open_study(config, workdir) if lead else None
     max_trials = search.get("max_trials", 10)
     failures = 0
-    while counted(study) < max_trials:
-        study.optimize(objective, n_trials=1)
-        failures += study.trials[-1].state == optuna.trial.TrialState.FAIL
+    while True:
+        trial, agreed = next_trial(study, config)
+        if agreed is None:
+            break
+        try:
+            value = run_trial(config, workdir, trial, agreed["number"], agreed["overrides"])
+        except optuna.TrialPruned:
+            if trial is not None:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            continue
+        except BaseException:
+            if trial is not None:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            raise
+        failed = not np.isfinite(value) if lead else False
+        if trial is not None:
+            study.tell(trial, value if not failed else None, state=optuna.trial.TrialState.FAIL if failed else None)
+        failures += parallel.from_process_zero(failed if lead else None)
         if failures >= max_trials:
             raise errors.Error(f"{failures} search trials failed in this session (see {workdir}/trial_*): "
                                "fix the config before searching")
@@ -280,7 +320,30 @@ def trials_csv(study: optuna.Study, path: str) -> None:
     frame.to_csv(path, index=False)
 
 
-def finish(config: ConfigDict, workdir: str, study: optuna.Study) -> dict[str, Any]:
+def finish(config: ConfigDict, workdir: str, study: optuna.Study | None) -> dict[str, Any]:
+    """results.md, trials.csv and best.json from process 0's study; with ``retrain`` every process trains the best
+    parameters once more. Returns best.json's content (on every process)."""
+    search = config.search
+    result = summarize(config, workdir, study) if study is not None else None
+    result = parallel.from_process_zero(result)
+    if "error" in result:
+        raise errors.Error(result["error"])
+    if search.get("retrain", False):
+        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in result["overrides"].items()}
+        retrained = experiment.run_once(apply(config, overrides, config.seed), os.path.join(workdir, "best"))
+        result["retrain"] = {k: v for k, v in retrained.items() if k.startswith(("test_", "best_"))}
+    if study is not None:
+        report.write_json(os.path.join(workdir, "best.json"), result)
+        print(f"best trial {result['trial']}: {search.objective} {result['value']:.4f}\n  {result['override_line']}",
+              flush=True)
+        if "retrain" in result:
+            print("best retrained: " + report.format_metrics(
+                {k: v for k, v in result["retrain"].items() if isinstance(v, float)}), flush=True)
+    return result
+
+
+def summarize(config: ConfigDict, workdir: str, study: optuna.Study) -> dict[str, Any]:
+    """Writes results.md and trials.csv; the best trial (or {"error": ...} when none completed)."""
     search = config.search
     table = results_table(study, search.objective, search.get("top", 10))
     with open(os.path.join(workdir, "results.md"), "w") as f:
@@ -290,21 +353,10 @@ def finish(config: ConfigDict, workdir: str, study: optuna.Study) -> dict[str, A
     print(table, flush=True)
     best_trials = ranked(study)
     if not best_trials:
-        raise errors.Error(f"no search trial completed (see {workdir}/trials.csv for the failed ones)")
+        return {"error": f"no search trial completed (see {workdir}/trials.csv for the failed ones)"}
     best = best_trials[0]
     overrides = best.user_attrs["overrides"]
-    result = {"trial": best.number, "value": best.value, "objective": search.objective, "params": best.params,
-              "overrides": overrides, "override_line": override_line(overrides),
-              "execution_scores": best.user_attrs.get("scores", []),
-              "execution_test_metrics": best.user_attrs.get("test", [])}
-    if search.get("retrain", False):
-        retrained = experiment.run_once(apply(config, {k: tuple(v) if isinstance(v, list) else v
-                                                       for k, v in overrides.items()}, config.seed),
-                                        os.path.join(workdir, "best"))
-        result["retrain"] = {k: v for k, v in retrained.items() if k.startswith(("test_", "best_"))}
-    report.write_json(os.path.join(workdir, "best.json"), result)
-    print(f"best trial {best.number}: {search.objective} {best.value:.4f}\n  {result['override_line']}", flush=True)
-    if "retrain" in result:
-        print("best retrained: " + report.format_metrics(
-            {k: v for k, v in result["retrain"].items() if isinstance(v, float)}), flush=True)
-    return result
+    return {"trial": best.number, "value": best.value, "objective": search.objective, "params": best.params,
+            "overrides": overrides, "override_line": override_line(overrides),
+            "execution_scores": best.user_attrs.get("scores", []),
+            "execution_test_metrics": best.user_attrs.get("test", [])}

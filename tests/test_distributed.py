@@ -1,4 +1,5 @@
-"""Multi-host: 2 JAX processes × 4 CPU devices train exactly like 1 process × 8 devices, in pmap and jit mode.
+"""Multi-host: 2 JAX processes × 4 CPU devices train exactly like 1 process × 8 devices, in pmap and jit mode, and
+run a hyper-parameter search (pruning included) exactly like it.
 
 Each test starts two `launch.py --distributed` processes (through tests/distributed_worker.py, which adds mock tfds
 data): coordinator on 127.0.0.1, gloo CPU collectives, 4 fake devices per process. As on a real cluster both run
@@ -42,7 +43,8 @@ def child_env() -> dict:
                 JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
 
 
-def start_processes(mode: str, workdir: str, records: str, num_processes: int = 2, settings=None) -> list:
+def start_processes(mode: str, workdir: str, records: str, num_processes: int = 2, settings=None,
+                    config_path: str = os.path.join(ROOT, "configs", "mnist_mlp.py")) -> list:
     """The children's stderr goes to records/process_K.err (orbax logs a lot: a pipe nobody reads would fill)."""
     port = free_port()
     overrides = [f"--config.{key}={value!r}" if isinstance(value, tuple) else f"--config.{key}={value}"
@@ -50,7 +52,7 @@ def start_processes(mode: str, workdir: str, records: str, num_processes: int = 
     processes = []
     for process_id in range(num_processes):
         command = [sys.executable, WORKER, os.path.join(records, f"process_{process_id}.json"),
-                   "--config", os.path.join(ROOT, "configs", "mnist_mlp.py"), *overrides, "--workdir", workdir,
+                   "--config", config_path, *overrides, "--workdir", workdir,
                    "--distributed", f"--coordinator_address=127.0.0.1:{port}",
                    f"--num_processes={num_processes}", f"--process_id={process_id}"]
         with open(os.path.join(records, f"process_{process_id}.err"), "a") as stderr:
@@ -157,6 +159,66 @@ def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, 
     assert summary["final"] == pytest.approx(reference["final"], rel=1e-6)
     assert summary["test_loss"] == pytest.approx(reference["test_loss"], rel=1e-6)
     assert [row["epoch"] for row in report.read_history(str(shared / "history.csv"))] == list(range(1, 31))
+
+
+SEARCH_CONFIG = """
+import ml_collections
+from configs import mnist_mlp
+
+
+def get_config():
+    config = mnist_mlp.get_config()
+    config.search = ml_collections.ConfigDict(dict(
+        space=dict(learning_rate=dict(type="float", key="optimizer.learning_rate", low=1e-3, high=0.3, log=True),
+                   hidden=dict(type="sequence", key="model.hidden", min_length=1, max_length=2, low=4, high=12,
+                               step=4)),
+        sampler="random", max_trials=4, executions_per_trial=1, objective="val_loss", direction="minimize",
+        pruning=True, pruning_startup_trials=1, pruning_warmup_epochs=0, retrain=True))
+    return config
+"""
+
+
+def test_two_processes_search_like_one_with_all_devices(tiny, tmp_path):
+    """A hyper-parameter search over 2 processes × 4 devices: process 0 holds the study and hands every trial's
+    parameters (and each pruning decision) to process 1; both train each trial together. Trials, scores, pruned
+    trials, the best trial and its retrained test metrics equal those of 1 process × 8 devices; process 1 writes
+    nothing outside the checkpoints."""
+    config_path = tmp_path / "search_config.py"
+    config_path.write_text(SEARCH_CONFIG)
+    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
+    records.mkdir()
+    settings = {**OVERRIDES, "model.dropout": 0.0}
+    processes = start_processes("jit", str(shared), str(records), settings=settings, config_path=str(config_path))
+    try:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("search_config", config_path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        with tfds.testing.mock_data(num_examples=96):
+            reference = experiment.run(tiny(module.get_config(), parallelism="jit", data_sharding="per_device",
+                                            **settings), str(single))
+    finally:
+        stdouts = finish(processes)
+    best = read_json(shared / "best.json")
+    assert best["trial"] == reference["trial"] and best["params"] == pytest.approx(reference["params"], rel=1e-9)
+    assert best["value"] == pytest.approx(reference["value"], rel=1e-6)
+    assert best["retrain"] == pytest.approx(reference["retrain"], rel=1e-6)
+    states = [(row["number"], row["state"], row["value"]) for row in csv_rows(shared / "trials.csv")]
+    reference_states = [(row["number"], row["state"], row["value"]) for row in csv_rows(single / "trials.csv")]
+    assert [s[:2] for s in states] == [s[:2] for s in reference_states] and len(states) == 4
+    assert {"COMPLETE", "PRUNED"} <= {state for _, state, _ in states}  # pruning decided on process 0, obeyed by 1
+    assert [float(s[2] or "nan") for s in states] == pytest.approx([float(s[2] or "nan") for s in reference_states],
+                                                                   rel=1e-6, nan_ok=True)
+    written = [read_json(records / f"process_{i}.json")["written"] for i in range(2)]
+    assert written[1] == [], f"process 1 wrote {written[1]}"
+    assert {"results.md", "trials.csv", "best.json.tmp", "trial_000/summary.json.tmp"} <= set(written[0])
+    assert "best trial" in stdouts[0] and "search: trial" not in stdouts[1]
+
+
+def csv_rows(path):
+    import csv
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
 
 
 def read_json(path):
