@@ -275,10 +275,10 @@ def run(config: ConfigDict, workdir: str) -> dict[str, Any]:
             if trial is not None:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
             raise
-        failed = not np.isfinite(value) if lead else False
+        failed = parallel.from_process_zero(bool(not np.isfinite(value)) if lead else None)
         if trial is not None:
-            study.tell(trial, value if not failed else None, state=optuna.trial.TrialState.FAIL if failed else None)
-        failures += parallel.from_process_zero(failed if lead else None)
+            study.tell(trial, None if failed else value, state=optuna.trial.TrialState.FAIL if failed else None)
+        failures += failed
         if failures >= max_trials:
             raise errors.Error(f"{failures} search trials failed in this session (see {workdir}/trial_*): "
                                "fix the config before searching")
