@@ -40,8 +40,8 @@ bn_l2 with log1p and bn_momentum 0.9 (Keras' 0.99 lets the running statistics la
               lr 3e-4 with l2 3e-4: 0.8858 (0.8952); tfidf counts: 0.8802 (0.8948)
     batch 32: lr 3e-4 0.8614 (0.8832); lr 1e-4 0.8593 (0.894) — 32-review batch statistics are too noisy
 
-Before (2026-11-30), with raw counts and max_length 500: l2 0.8835 (AUC 0.9491, lr 1e-3), dropout_l2 0.8854 (AUC 0.9484, lr 3e-4;
-at 1e-3: 0.8819), bn_l2 0.8705 (AUC 0.9418, lr 3e-4; at 1e-3: 0.8660). Also tried on l2 raw: --config.l2=5e-4
+Before (2026-11-30), with raw counts and max_length 500: l2 0.8835 (AUC 0.9491, lr 1e-3), dropout_l2 0.8854
+(AUC 0.9484, lr 3e-4; at 1e-3: 0.8819), bn_l2 0.8705 (AUC 0.9418, lr 3e-4; at 1e-3: 0.8660). Also tried on l2 raw: --config.l2=5e-4
 --config.data.max_length=800: 0.8822; --config.l2=1e-3: 0.8767; --config.optimizer.learning_rate=3e-4: 0.8794.
 Encoding sweep (test accuracy / AUC; overrides on top of the variant's config at that time, i.e. lr 1e-3 for l2,
 3e-4 for dropout_l2 and bn_l2, unless given):
