@@ -71,14 +71,19 @@ def imdb_bow(vocab_size: int = 10_000, l2: float = 1e-4, hidden=(100, 10)):
     return keras.Model(inputs, logit)
 
 
-def bow_counts(ids: np.ndarray, vocab_size: int, counts: str = "raw") -> np.ndarray:
+def bow_counts(ids: np.ndarray, vocab_size: int, counts: str = "raw", idf=None) -> np.ndarray:
     """Token ids [N, length] (0 = padding) → the dense float32 [N, vocab_size] input of `imdb_bow`, encoded as
-    jaxlab.models.text.word_counts does: raw counts, binary presence or log1p(count)."""
+    jaxlab.models.text.word_counts does: raw counts, binary presence, log1p(count) or tf-idf (with `idf`)."""
     matrix = np.zeros((len(ids), vocab_size), np.float32)
     rows = np.repeat(np.arange(len(ids)), ids.shape[1])
     np.add.at(matrix, (rows, ids.reshape(-1)), (ids.reshape(-1) > 0).astype(np.float32))
     if counts == "binary":
         return (matrix > 0).astype(np.float32)
+    if counts == "tfidf":  # scikit-learn's TfidfTransformer(sublinear_tf=True) with the given idf
+        from sklearn.preprocessing import normalize
+        present = matrix > 0
+        matrix[present] = 1.0 + np.log(matrix[present])
+        return normalize(matrix * np.asarray(idf, np.float32)[None, :]).astype(np.float32)
     return np.log1p(matrix, out=matrix) if counts == "log1p" else matrix
 
 

@@ -107,6 +107,15 @@ def make_data(bench: Bench, rows: int) -> tuple[np.ndarray, np.ndarray]:
     return inputs, rng.integers(0, bench.num_classes, rows).astype(np.int32)
 
 
+def fitted(bench: Bench, inputs: np.ndarray) -> dict:
+    """What the data loader fits on the training data for the model (`jaxlab.models.FROM_DATA`): the idf of token-id
+    inputs (used when the config's counts are tfidf)."""
+    if bench.shape[0] != "ids":
+        return {}
+    from jaxlab.data import imdb
+    return {"idf": imdb.fit_idf(inputs, bench.vocab_size).tolist()}
+
+
 def jaxlab_case(bench: Bench, contender: str, quick: bool) -> dict:
     import jax
 
@@ -122,8 +131,8 @@ def jaxlab_case(bench: Bench, contender: str, quick: bool) -> dict:
     inputs, labels = make_data(bench, rows)
     binary = config.task == "binary"
     info = {"num_classes": bench.num_classes, "num_outputs": 1 if binary else bench.num_classes,
-            "task": config.task, "input_shape": list(inputs.shape[1:])}
-    model = models.build(config.model, info["num_outputs"], parallel.axis_name(config.parallelism))
+            "task": config.task, "input_shape": list(inputs.shape[1:]), **fitted(bench, inputs)}
+    model = models.build(config.model, info["num_outputs"], parallel.axis_name(config.parallelism), info)
     with tempfile.TemporaryDirectory() as workdir:
         result = train.fit(config, workdir, Splits({"inputs": inputs, "label": labels}, None, None, info), model)
     return {"examples_per_second": result["examples_per_second"], "rows": rows, "epochs": epochs,
@@ -161,7 +170,8 @@ def keras_case(bench: Bench, quick: bool) -> dict:
     rows, epochs = sizes(bench, config.batch_size, quick)
     inputs, labels = make_data(bench, rows)
     if config.task == "binary":
-        inputs = _keras_models().bow_counts(inputs, bench.vocab_size, config.model.counts)
+        inputs = _keras_models().bow_counts(inputs, bench.vocab_size, config.model.counts,
+                                            fitted(bench, inputs).get("idf"))
         loss = keras.losses.BinaryCrossentropy(from_logits=True)
         metrics, labels = [keras.metrics.BinaryAccuracy(threshold=0.0)], labels.astype(np.float32)
     else:  # jaxlab's training metrics: accuracy, plus top-5 above 10 classes

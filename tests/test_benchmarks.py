@@ -25,7 +25,7 @@ def test_keras_twin_has_the_jaxlab_configs_parameters(name):
     config = run.get_config(bench)
     inputs, _ = run.make_data(bench, 2)
     outputs = 1 if config.task == "binary" else bench.num_classes
-    model = models.build(config.model, outputs)
+    model = models.build(config.model, outputs, info=run.fitted(bench, inputs))
     shapes = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False), jnp.asarray(inputs))
     jaxlab_count = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes))
     assert bench.keras(config).count_params() == jaxlab_count
@@ -35,9 +35,10 @@ def test_keras_twin_has_the_jaxlab_configs_parameters(name):
 def test_bow_counts_match_jaxlab_word_counts():
     from jaxlab.models import text
     ids = np.array([[5, 3, 5, 0, 0], [2, 2, 2, 9, 1]], np.int32)
-    for counts in ("raw", "binary", "log1p"):
-        np.testing.assert_allclose(keras_models.bow_counts(ids, 10, counts),
-                                   np.asarray(text.word_counts(jnp.asarray(ids), 10, counts)), rtol=1e-6)
+    idf = np.linspace(1.0, 3.0, 10, dtype=np.float32)  # used by tfidf only
+    for counts in text.COUNTS:
+        np.testing.assert_allclose(keras_models.bow_counts(ids, 10, counts, idf),
+                                   np.asarray(text.word_counts(jnp.asarray(ids), 10, counts, idf)), rtol=1e-6)
 
 
 def test_write_section_replaces_in_place_or_appends(tmp_path):
