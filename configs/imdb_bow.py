@@ -37,7 +37,8 @@ bn_l2 with log1p and bn_momentum 0.9 (Keras' 0.99 lets the running statistics la
     batch 128: lr 3e-4 0.8832 (0.894); lr 1e-4 0.8797 (0.8952)
     batch 64: lr 3e-4 0.8862 (0.8984)  (adopted: the best validation accuracy); lr 1e-4 0.8756 (0.894);
               lr 3e-4 with bn_momentum 0.97: 0.8834 (0.8972), 0.99: 0.8837 (0.8988); lr 2e-4: 0.8819 (0.8988);
-              lr 3e-4 with l2 3e-4: 0.8858 (0.8952); tfidf counts: 0.8802 (0.8948)
+              lr 3e-4 with l2 3e-4: 0.8858 (0.8952); tfidf counts: 0.8802 (0.8948); BatchNorm after the relu
+              instead of before (a trial build, not kept): 0.8818 (0.8904), at batch 128 0.8827 (0.8972)
     batch 32: lr 3e-4 0.8614 (0.8832); lr 1e-4 0.8593 (0.894) — 32-review batch statistics are too noisy
 
 Before (2026-11-30), with raw counts and max_length 500: l2 0.8835 (AUC 0.9491, lr 1e-3), dropout_l2 0.8854
