@@ -28,7 +28,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from jaxlab import errors
+from jaxlab import errors, report
 
 MODES = ("pmap", "jit")
 AXIS_NAME = "batch"
@@ -204,19 +204,14 @@ def any_process(flag: bool) -> bool:
 
 
 def from_process_zero(value: Any) -> Any:
-    """Process 0's `value` (anything JSON can hold; the others pass None), the same on every process; a collective,
-    as `any_process`. The multi-host search agrees on each trial's parameters and pruning decisions this way."""
+    """Process 0's `value` (anything JSON can hold, numpy numbers as `report.json_default` writes them; the others
+    pass None), the same on every process; a collective, as `any_process`. The multi-host search agrees on each
+    trial's parameters and pruning decisions this way."""
     if jax.process_count() == 1:
         return value
     lead = jax.process_index() == 0
-    encoded = np.frombuffer(json.dumps(value, default=_plain).encode(), np.uint8) if lead else np.zeros(0, np.uint8)
+    encoded = np.frombuffer(json.dumps(value, default=report.json_default).encode(), np.uint8) if lead \
+        else np.zeros(0, np.uint8)
     size = int(multihost_utils.broadcast_one_to_all(np.int32(encoded.size)))
     buffer = encoded if lead else np.zeros(size, np.uint8)
     return json.loads(np.asarray(multihost_utils.broadcast_one_to_all(buffer)).tobytes().decode())
-
-
-def _plain(value):
-    """numpy scalars and arrays as JSON numbers and lists."""
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")

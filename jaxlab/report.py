@@ -70,11 +70,12 @@ def append_history(path: str, history: Sequence[dict[str, float]]) -> None:
 def write_json(path: str, payload: dict[str, Any]) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=False, default=_json_default)
+        json.dump(payload, f, indent=2, sort_keys=False, default=json_default)
     os.replace(tmp, path)
 
 
-def _json_default(value):
+def json_default(value):
+    """numpy scalars and arrays as JSON numbers and lists, anything else as its str (`json.dump`'s `default`)."""
     if isinstance(value, (np.floating, np.integer)):
         return value.item()
     if isinstance(value, np.ndarray):

@@ -182,7 +182,7 @@ def pruning_hook(trial: optuna.Trial | None, search: ConfigDict, scores: list[fl
             best = value if best is None else better(best, value)
             score = float(np.mean(scores + [best]))
             trial.report(score, execution * num_epochs + epoch)
-            prune = trial.should_prune()
+            prune = bool(trial.should_prune())  # a numpy bool from the pruner would not survive JSON
         if not parallel.from_process_zero(prune if trial is not None else None):
             return
         if trial is not None:
