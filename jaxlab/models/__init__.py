@@ -42,7 +42,7 @@ def build(config: ConfigDict, num_outputs: int, axis_name: str | None = None, in
     if unknown:
         raise errors.Error(f"model {config.name!r} has no option {', '.join(unknown)}: its options are "
                            f"{', '.join(sorted(options))}")
-    kwargs.update({key: (info or {})[key] for key in FROM_DATA if key in fields and key in (info or {})})
+    kwargs.update({key: info[key] for key in FROM_DATA if key in fields and key in (info or {})})
     kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in kwargs.items()}
     if "axis_name" in fields:
         kwargs["axis_name"] = axis_name
