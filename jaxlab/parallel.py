@@ -6,7 +6,8 @@ Two modes, chosen by `config.parallelism`:
   the global batch, gradients are averaged with ``lax.pmean`` and BatchNorm statistics are taken across replicas
   through the axis name ``"batch"``.
 * ``jit``: global arrays on a one-axis ``Mesh`` (``"data"``) with ``NamedSharding``: replicated values use
-  ``P()``, batch indices are split along the batch axis, and XLA inserts the collectives.
+  ``P()``, batch indices are split along the batch axis, and XLA inserts the collectives — except where a model
+  marks a sum over the batch with `summed_over_batch` (the bag-of-words gradient), which is reduced once.
 
 Data on the devices is always [devices, rows held, ...], device d holding slice d (in pmap each device sees its
 own rows; under jit the leading axis is sharded over the mesh) — the same rows on every device, or each device's
@@ -25,7 +26,9 @@ from typing import Any, Callable, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import custom_batching
 from jax.experimental import multihost_utils
+from jax.experimental.custom_partitioning import custom_partitioning
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxlab import errors, report
@@ -170,6 +173,46 @@ def cross_replica_mean(tree: Any, mode: str) -> Any:
     if mode == "pmap":
         return jax.lax.pmean(tree, AXIS_NAME)
     return tree
+
+
+def summed_over_batch(fn: Callable, sharding_rule: str) -> Callable:
+    """`fn(*args)`, where every argument's leading axis is the batch and the result is a sum over the batch's
+    examples (e.g. a gradient table), for jit on several devices: each device applies `fn` to its own examples and
+    one all-reduce adds the results. Left to the partitioner, a loop inside `fn` that accumulates into a
+    replicated value all-reduces it at every iteration. One device or pmap: `fn` itself; under vmap: `fn`
+    vmapped (a partitioned op has no batching rule). `sharding_rule`: Shardy's einsum-like rule, the batch
+    factor named ``b`` (e.g. ``"b l, b d -> v d"``)."""
+    @custom_partitioning
+    def partitioned(*args):
+        return fn(*args)
+
+    def partition(mesh, arg_shapes, result_shape):
+        del result_shape
+        spec = getattr(arg_shapes[0].sharding, "spec", None)
+        batch_axes = spec[0] if spec else None  # the mesh axes the batch is split over (None: not split)
+
+        def per_device(*args):
+            total = fn(*args)
+            return total if batch_axes is None else jax.lax.psum(total, batch_axes)
+
+        by_example = tuple(NamedSharding(mesh, P(batch_axes, *[None] * (len(shape.shape) - 1)))
+                           for shape in arg_shapes)
+        return mesh, per_device, NamedSharding(mesh, P()), by_example
+
+    partitioned.def_partition(partition, sharding_rule=sharding_rule,
+                              infer_sharding_from_operands=lambda mesh, *_: NamedSharding(mesh, P()))
+
+    @custom_batching.custom_vmap
+    def summed(*args):
+        return partitioned(*args)
+
+    @summed.def_vmap
+    def _vmapped(axis_size, in_batched, *args):
+        args = [arg if batched else jnp.broadcast_to(arg, (axis_size,) + arg.shape)
+                for arg, batched in zip(args, in_batched)]
+        return jax.vmap(fn)(*args), True
+
+    return summed
 
 
 def device_index(mode: str) -> jax.Array | int:
