@@ -33,7 +33,7 @@ k5 → pool → max over positions → dropout 0.5 → Dense 1; 351k parameters;
 2026-12-01 afternoon (test accuracy, best validation accuracy): dropout of whole word vectors after the embedding
 (SpatialDropout1D-like) 0.2: 0.8553 (0.8688); 0.4 over 15 epochs: 0.7906 (0.8116, early-stopped at 6); batch 32
 instead of 128: 0.8595 (0.8728); batch 32 with Adam 3e-4: 0.8514 (0.8616). Code not kept. 2026-12-01 evening,
-wider convolution windows (--config.model.kernel_size, ~174k / 176k parameters): 5 → 0.8598 (0.8692), 7 → 0.8509
+wider convolution windows (--config.model.kernel_size, 174,673 / 177,233 parameters): 5 → 0.8598 (0.8692), 7 → 0.8509
 (0.8644). None adopted: the validation figures (0.859-0.873) differ by less than the noise of 2,500 reviews (± 0.007), and all
 stay at 0.86-0.87 while training accuracy passes 0.96 — this small net (Flatten of 125 × 64 features into one
 logit) overfits; 0.89 likely needs a different head (e.g. global max-pooling), which the lab architecture lacks.
