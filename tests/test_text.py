@@ -124,8 +124,9 @@ def _loop_bodies_containing(hlo: str, op: str) -> list[str]:
 
 def test_bag_gradient_with_the_batch_split_over_devices():
     """jit with the reviews split over the 8 devices: the same table gradient as one device, and the partial
-    tables are summed once after the loop over positions, not at every position (that all-reduce per position
-    made a BoW epoch ~20× slower on 2 devices; benchmarks/README.md). Also vmapped over tables (many seeds)."""
+    tables are summed once after the loop over positions, not at every position (with that all-reduce per position
+    a real BoW epoch on 2 CPU devices took 52-57 s instead of 0.5-0.8 s; benchmarks/README.md). Also vmapped over
+    tables (many seeds)."""
     ids = np.random.default_rng(4).integers(0, 60, size=(16, 30)).astype(np.int32)
     table = np.random.default_rng(5).normal(size=(60, 7)).astype(np.float32)
     upstream = np.random.default_rng(6).normal(size=(16, 7)).astype(np.float32)
