@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from configs import mnist_mlp
+from configs import imdb_bow, mnist_mlp
 from jaxlab import experiment, predict, report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -127,6 +127,27 @@ def test_two_processes_train_like_one_with_all_devices(mode, layout, tiny, tmp_p
     assert os.path.exists(shared / "plots" / "curves.png")
     assert "epoch 2/2" in stdouts[0] and "test:" in stdouts[0]
     assert "epoch" not in stdouts[1] and "test:" not in stdouts[1]
+
+
+def test_two_processes_train_the_bag_of_words_net_like_one_under_jit(tiny, tmp_path):
+    """The BoW net's table gradient is a partitioned op under jit (`parallel.summed_over_batch`: each device sums
+    its own reviews, one all-reduce): across 2 processes it trains like 1 process × 8 devices."""
+    settings = {"num_epochs": 2, "batch_size": 16, "eval_batch_size": 16, "data.vocab_size": 50,
+                "data.max_length": 12}
+    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
+    records.mkdir()
+    processes = start_processes("jit", str(shared), str(records), settings=settings,
+                                config_path=os.path.join(ROOT, "configs", "imdb_bow.py") + ":l2")
+    try:
+        with tfds.testing.mock_data(num_examples=96):
+            reference = experiment.run(tiny(imdb_bow.get_config("l2"), parallelism="jit",
+                                            data_sharding="per_device", **settings), str(single))
+    finally:
+        finish(processes)
+    summary = read_json(shared / "summary.json")
+    assert summary["process_count"] == 2 and summary["device_count"] == reference["device_count"] == 8
+    assert summary["final"] == pytest.approx(reference["final"], rel=1e-5)
+    assert summary["test_loss"] == pytest.approx(reference["test_loss"], rel=1e-5)
 
 
 def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, tmp_path):
