@@ -245,9 +245,14 @@ def next_trial(study: optuna.Study | None, config: ConfigDict) -> tuple[optuna.T
         trial = study.ask()
         agreed = {"number": trial.number, "overrides": suggest(trial, config.search.space)}
     agreed = parallel.from_process_zero(agreed)
-    if agreed is not None:  # JSON turned tuples (sequence parameters) into lists
-        agreed["overrides"] = {k: tuple(v) if isinstance(v, list) else v for k, v in agreed["overrides"].items()}
+    if agreed is not None:
+        agreed["overrides"] = overrides_from_json(agreed["overrides"])
     return trial, agreed
+
+
+def overrides_from_json(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides read back from JSON (a broadcast, best.json): its lists are sequence parameters, tuples again."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
 
 
 def run(config: ConfigDict, workdir: str) -> dict[str, Any]:
@@ -329,8 +334,8 @@ def finish(config: ConfigDict, workdir: str, study: optuna.Study | None) -> dict
     if "error" in result:
         raise errors.Error(result["error"])
     if search.get("retrain", False):
-        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in result["overrides"].items()}
-        retrained = experiment.run_once(apply(config, overrides, config.seed), os.path.join(workdir, "best"))
+        retrained = experiment.run_once(apply(config, overrides_from_json(result["overrides"]), config.seed),
+                                        os.path.join(workdir, "best"))
         result["retrain"] = {k: v for k, v in retrained.items() if k.startswith(("test_", "best_"))}
     if study is not None:
         report.write_json(os.path.join(workdir, "best.json"), result)
