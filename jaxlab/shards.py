@@ -3,11 +3,12 @@
 * ``replicated``: every device (of every process) holds every row. A step's global batch is one slice of the
   epoch's permutation (`epoch_order`), split across the devices, so results do not depend on how many devices or
   processes run.
-* ``per_device``: device d (its position among the run's D devices) holds rows d, d + D, d + 2D, … and each process
-  keeps only its own devices' rows (about 1/P of every split in host and device memory). Device d's batches are
-  its rows in the order the epoch's permutation visits them, so results depend on D but not on how the devices are
-  spread over processes: 2 processes × 4 devices train exactly like 1 × 8. Evaluation pads every device to the same
-  number of batches (padding masked), so every process runs the same steps.
+* ``per_device``: device d (its position among the run's D devices) holds one contiguous block of rows, the d-th
+  of D blocks whose sizes differ by at most one, and each process keeps only its own devices' blocks (about 1/P of
+  every split in host and device memory); a loader that can read part of a split reads only `process_window`.
+  Device d's batches are its rows in the order the epoch's permutation visits them, so results depend on D but not
+  on how the devices are spread over processes: 2 processes × 4 devices train exactly like 1 × 8. Evaluation pads
+  every device to the same number of batches (padding masked), so every process runs the same steps.
 * ``auto`` (the default): per_device in a multi-process run, replicated otherwise.
 
 Everything here is a pure function of sizes, seeds and positions: every process computes the same orders.
@@ -38,21 +39,41 @@ def rows_per_device(num_rows: int, num_devices: int) -> np.ndarray:
     return (num_rows - np.arange(num_devices) + num_devices - 1) // num_devices
 
 
+def block_starts(num_rows: int, num_devices: int) -> np.ndarray:
+    """per_device layout: the first row of each device's block ([num_devices])."""
+    counts = rows_per_device(num_rows, num_devices)
+    return np.cumsum(counts) - counts
+
+
 def held_rows(num_rows: int, num_devices: int, device: int) -> np.ndarray:
-    """per_device layout: the rows `device` holds (d, d + D, …), padded with row 0 to ceil(num_rows / D) so every
-    device holds an array of the same shape (padding is never trained on and masked in evaluation)."""
+    """per_device layout: the rows `device` holds (its block), padded with the block's first row (the split's last
+    row for an empty block) to ceil(num_rows / D) so every device holds an array of the same shape (padding is never
+    trained on and masked in evaluation)."""
     per_device = math.ceil(num_rows / num_devices)
-    rows = np.arange(per_device, dtype=np.int64) * num_devices + device
-    return np.where(rows < num_rows, rows, 0)
+    start = int(block_starts(num_rows, num_devices)[device])
+    count = int(rows_per_device(num_rows, num_devices)[device])
+    rows = start + np.arange(per_device, dtype=np.int64)
+    return np.where(np.arange(per_device) < count, rows, min(start, max(num_rows - 1, 0)))
 
 
-def hold(split: Dataset, num_devices: int, positions: list[int], data_layout: str) -> dict[str, list[np.ndarray]]:
+def process_window(num_rows: int, num_devices: int, positions: list[int], data_layout: str) -> tuple[int, int]:
+    """[first, stop): the rows of a split a process needs, for devices at `positions` — every row (replicated) or
+    the span of its devices' blocks (per_device: contiguous when its devices are, as jax orders them)."""
+    if data_layout == "replicated" or num_rows == 0:
+        return 0, num_rows
+    rows = np.concatenate([held_rows(num_rows, num_devices, position) for position in positions])
+    return int(rows.min()), int(rows.max()) + 1
+
+
+def hold(split: Dataset, num_devices: int, positions: list[int], data_layout: str, num_rows: int | None = None,
+         first_row: int = 0) -> dict[str, list[np.ndarray]]:
     """key → one array per device of this process (`positions`): the whole split for each (replicated, no copy)
-    or the device's own rows (per_device)."""
-    num_rows = len(next(iter(split.values())))
+    or the device's own rows (per_device). `split` holds rows [first_row, first_row + its length) of a split of
+    `num_rows` rows (default: the whole split), at least this process's `process_window`."""
+    num_rows = len(next(iter(split.values()))) if num_rows is None else num_rows
     if data_layout == "replicated":
         return {key: [value] * len(positions) for key, value in split.items()}
-    rows = [held_rows(num_rows, num_devices, position) for position in positions]
+    rows = [held_rows(num_rows, num_devices, position) - first_row for position in positions]
     return {key: [value[device_rows] for device_rows in rows] for key, value in split.items()}
 
 
@@ -87,10 +108,10 @@ def device_epoch_order(seed: int, epoch: int, num_rows: int, batch_size: int, nu
     per_device = batch_size // num_devices
     steps = num_rows // batch_size
     permutation = np.random.default_rng([seed, epoch]).permutation(num_rows)
-    by_device = permutation[np.argsort(permutation % num_devices, kind="stable")]  # device 0's rows first, …
-    counts = rows_per_device(num_rows, num_devices)
-    starts = np.cumsum(counts) - counts
-    order = np.stack([by_device[start:start + steps * per_device] for start in starts]) // num_devices
+    starts = block_starts(num_rows, num_devices)
+    owner = np.searchsorted(starts, permutation, side="right") - 1  # the device whose block holds each row
+    by_device = permutation[np.argsort(owner, kind="stable")]       # device 0's rows first, in visiting order
+    order = np.stack([by_device[start:start + steps * per_device] - start for start in starts])
     return order.reshape(num_devices, steps, per_device).astype(np.int32)
 
 

@@ -107,9 +107,10 @@ def test_per_device_layout_reads_each_devices_own_rows(num_rows, num_devices, ba
     held, order, trained, evaluated = per_device_rows(num_rows, num_devices, batch_size)
     assert order.shape == (num_devices, num_rows // batch_size, batch_size // num_devices)
     assert all(len(rows) == len(held[0]) == -(-num_rows // num_devices) for rows in held)
-    for device in range(num_devices):  # every device reads only rows it holds: d, d + D, …
-        assert np.all(trained[device] % num_devices == device)
-        assert np.all(evaluated[device] % num_devices == device)
+    blocks = np.array_split(np.arange(num_rows), num_devices)  # device d holds the d-th contiguous block
+    for device in range(num_devices):  # every device reads only rows of its own block
+        assert set(trained[device].ravel().tolist()) <= set(blocks[device].tolist())
+        np.testing.assert_array_equal(np.sort(evaluated[device]), blocks[device])
     trained_rows = np.concatenate([rows.ravel() for rows in trained])
     assert len(set(trained_rows.tolist())) == len(trained_rows)  # no row twice in an epoch
     np.testing.assert_array_equal(np.sort(np.concatenate(evaluated)), np.arange(num_rows))  # each row once
@@ -125,6 +126,14 @@ def test_each_process_holds_only_its_devices_rows():
     assert sum(len(rows) for rows in first["label"]) == 4 * 13  # 100 rows over 8 devices: 13 each, padded
     assert set(held.tolist()) == set(range(100))
     np.testing.assert_array_equal(first["inputs"][1][:, 0], first["label"][1])
+    assert shards.process_window(100, 8, [0, 1, 2, 3], "per_device") == (0, 52)  # blocks of 13, 13, 13, 13 | 12 …
+    assert shards.process_window(100, 8, [4, 5, 6, 7], "per_device") == (52, 100)
+    assert shards.process_window(100, 8, [0, 1], "replicated") == (0, 100)
+    window = {key: value[52:100] for key, value in split.items()}  # what process 1 reads of the split
+    from_window = shards.hold(window, 8, [4, 5, 6, 7], "per_device", num_rows=100, first_row=52)
+    for key in split:
+        for piece, expected in zip(from_window[key], second[key]):
+            np.testing.assert_array_equal(piece, expected)
     replicated = shards.hold(split, 8, [0, 1], "replicated")
     assert all(value is split["label"] for value in replicated["label"])  # no copies
 
