@@ -28,9 +28,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def build(config: ConfigDict):
-    """Data splits and model of a config."""
-    splits = data.build(config.data, config.seed)
+def build(config: ConfigDict, share: data.Share = data.whole):
+    """Data splits (of each, the rows `share` asks for: see `jaxlab.data`) and model of a config."""
+    splits = data.build(config.data, config.seed, share)
     model = models.build(config.model, splits.info["num_outputs"], parallel.axis_name(config.parallelism),
                          splits.info)
     return splits, model
@@ -56,8 +56,9 @@ def run_once(config: ConfigDict, workdir: str, devices=None, on_epoch=None) -> d
     `on_epoch(history_row)` runs after every epoch (see `train.fit`)."""
     started = time.time()
     os.makedirs(workdir, exist_ok=True)
-    splits, model = build(config)
     lead = jax.process_index() == 0
+    analysed = ("test",) if config.get("analyses", ()) and lead else ()  # process 0 analyses every test output
+    splits, model = build(config, train.process_share(config, devices, whole_splits=analysed))
     if lead:
         with open(os.path.join(workdir, "config.json"), "w") as f:
             f.write(config.to_json_best_effort(indent=2))
@@ -76,9 +77,9 @@ def run_once(config: ConfigDict, workdir: str, devices=None, on_epoch=None) -> d
         **{key: value for key, value in result.items() if key != "test"},
         "final": history[-1] if history else {},
         "wall_seconds_this_session": time.time() - started,
-        "num_train_examples": data.num_examples(splits.train),
-        "num_validation_examples": data.num_examples(splits.validation),
-        "num_test_examples": data.num_examples(splits.test),
+        "num_train_examples": data.num_rows(splits, "train"),
+        "num_validation_examples": data.num_rows(splits, "validation"),
+        "num_test_examples": data.num_rows(splits, "test"),
         "library_versions": library_versions(),
         "config": json.loads(config.to_json_best_effort()),
     }
@@ -98,7 +99,7 @@ def test_outputs(model, state, inputs, batch_size: int):
 
 
 def evaluate(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
-    splits, model = build(config)
+    splits, model = build(config, train.process_share(config, devices))
     results = train.evaluate_checkpoint(config, workdir, splits, model, devices=devices)
     if jax.process_index() == 0:
         report.write_json(os.path.join(workdir, "evaluation.json"), results)

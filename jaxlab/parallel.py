@@ -246,6 +246,17 @@ def any_process(flag: bool) -> bool:
     return bool(np.max(multihost_utils.process_allgather(np.int32(flag))))
 
 
+def summed_over_processes(values: np.ndarray) -> np.ndarray:
+    """`values` (float64) summed over every process, exactly, the same on all of them; a collective, as
+    `any_process`. Loaders that read only their process's rows sum training statistics this way. The float64 bits
+    travel as int32 pairs (jax arrays are 32-bit here)."""
+    values = np.ascontiguousarray(values, np.float64)
+    if jax.process_count() == 1:
+        return values
+    gathered = np.asarray(multihost_utils.process_allgather(values.view(np.int32)))
+    return np.ascontiguousarray(gathered).view(np.float64).reshape((-1,) + values.shape).sum(axis=0)
+
+
 def from_process_zero(value: Any) -> Any:
     """Process 0's `value` (anything JSON can hold, numpy numbers as `report.json_default` writes them; the others
     pass None), the same on every process; a collective, as `any_process`. The multi-host search agrees on each

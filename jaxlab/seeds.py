@@ -187,9 +187,8 @@ def vmapped(config, workdir, splits, model, seeds, devices):
         jnp.asarray(seeds, jnp.int32))
     rng = parallel.replicate(jax.vmap(lambda seed: jax.random.PRNGKey(seed + 1))(jnp.asarray(seeds, jnp.int32)),
                              mode, devices)
-    placed = {name: train.hold(split, "replicated", "device", mode, devices)
-              for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
-              if split is not None}
+    placed = {name: train.hold(splits, name, "replicated", "device", mode, devices)
+              for name in ("train", "validation", "test") if getattr(splits, name) is not None}
     val_batch = config.eval_batch_size
     val_rows, val_mask = shards.eval_order(max(num_val, 1), val_batch)
     val_rows, val_mask = (parallel.shard_batches(a, mode, devices) for a in (val_rows, val_mask))

@@ -33,7 +33,7 @@ from flax import struct
 from ml_collections import ConfigDict
 
 from jaxlab import checkpoint, errors, losses, metrics, optim, parallel, report, shards
-from jaxlab.data import Dataset, Splits, augment, num_examples
+from jaxlab.data import Dataset, Share, Splits, augment, first_row, num_rows
 
 
 INPUT_MODES = ("device", "host")
@@ -203,7 +203,7 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     devices = list(devices or parallel.devices_for(config))
     parallel.check(mode, config.batch_size, devices)
     parallel.check(mode, config.eval_batch_size, devices)
-    num_train = num_examples(splits.train)
+    num_train = num_rows(splits, "train")
     steps_per_epoch = num_train // config.batch_size
     if steps_per_epoch == 0:
         raise errors.Error(f"batch size {config.batch_size} is larger than the {num_train} training examples: "
@@ -227,18 +227,32 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     state = parallel.replicate(init_state(model, tx, plateau_tx, splits.train["inputs"][:1], config.seed), mode,
                                devices)
     data_layout = shards.layout(config, jax.process_count())
-    data = {name: hold(split, data_layout, input_mode, mode, devices)
-            for name, split in (("train", splits.train), ("validation", splits.validation), ("test", splits.test))
-            if split is not None}
+    data = {name: hold(splits, name, data_layout, input_mode, mode, devices)
+            for name in ("train", "validation", "test") if getattr(splits, name) is not None}
     rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
     return Setup(mode, devices, data_layout, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls,
                  steps_per_epoch, checkpoint.manager(workdir, config.checkpoint), input_mode, unroll)
 
 
-def hold(split: Dataset, data_layout: str, input_mode: str, mode: str, devices) -> dict:
-    """What this process keeps of a split (see `jaxlab.shards`): on its devices (device input) or in host memory,
-    one array per device (host input)."""
-    held = shards.hold(split, len(devices), parallel.local_positions(devices), data_layout)
+def process_share(config: ConfigDict, devices=None, whole_splits: tuple[str, ...] = ()) -> Share:
+    """The rows of each split this process needs (`jaxlab.shards.process_window`; every row of `whole_splits`):
+    what `jaxlab.data.build` reads in a multi-process run."""
+    devices = list(devices or parallel.devices_for(config))
+    data_layout = shards.layout(config, jax.process_count())
+    positions = parallel.local_positions(devices)
+
+    def share(split: str, num_split_rows: int) -> tuple[int, int]:
+        if split in whole_splits:
+            return 0, num_split_rows
+        return shards.process_window(num_split_rows, len(devices), positions, data_layout)
+    return share
+
+
+def hold(splits: Splits, name: str, data_layout: str, input_mode: str, mode: str, devices) -> dict:
+    """What this process keeps of split `name` (see `jaxlab.shards`): on its devices (device input) or in host
+    memory, one array per device (host input)."""
+    held = shards.hold(getattr(splits, name), len(devices), parallel.local_positions(devices), data_layout,
+                       num_rows(splits, name), first_row(splits, name))
     if input_mode == "host":
         return held
     return {key: parallel.stacked(pieces, mode, devices) for key, pieces in held.items()}
@@ -432,8 +446,8 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     is_lead = jax.process_index() == 0
     history_path = os.path.join(workdir, "history.csv")
     writer = metric_writers.create_default_writer(workdir, just_logging=not is_lead)
-    num_train = num_examples(splits.train)
-    num_val = num_examples(splits.validation)
+    num_train = num_rows(splits, "train")
+    num_val = num_rows(splits, "validation")
     state, start_epoch = resume(s)
     preemption = checkpoint.preemption_manager(workdir)
     state, start_epoch, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
@@ -509,7 +523,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             state = restore(s, best_at, like=state)
         test = {}
         if splits.test is not None:
-            test = evaluate(s, state, "test", num_examples(splits.test), config.eval_batch_size)
+            test = evaluate(s, state, "test", num_rows(splits, "test"), config.eval_batch_size)
             writer.write_scalars(len(history), {f"test_{k}": v for k, v in test.items()})
         writer.flush()
     finally:
@@ -555,7 +569,7 @@ def evaluate_checkpoint(config: ConfigDict, workdir: str, splits: Splits, model:
             if dataset is not None:
                 prefix = "val" if split == "validation" else "test"
                 results.update({f"{prefix}_{k}": v for k, v in evaluate(
-                    s, state, split, num_examples(dataset), config.eval_batch_size).items()})
+                    s, state, split, num_rows(splits, split), config.eval_batch_size).items()})
         return results
     finally:
         s.mngr.close()

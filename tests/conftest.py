@@ -7,6 +7,7 @@ os.environ["TFDS_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no_such_t
 
 import sys  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -22,6 +23,30 @@ def mock_tfds():
     import tensorflow_datasets as tfds
     with tfds.testing.mock_data(num_examples=96):
         yield
+
+
+def prepare_tfds_mnist(data_dir: str, num_train: int = 96, num_test: int = 40) -> str:
+    """A real prepared tfds "mnist" of seeded random images in `data_dir` (returned): unlike mock data it has split
+    sizes and reads tfds slices such as ``train[10:20]``, as a prepared copy of the real dataset does."""
+    import tensorflow_datasets as tfds
+    rng = np.random.default_rng(0)
+
+    def split(num_rows):
+        return tf.data.Dataset.from_tensor_slices({
+            "image": rng.integers(0, 256, (num_rows, 28, 28, 1), dtype=np.uint8),
+            "label": rng.integers(0, 10, num_rows)})
+
+    features = tfds.features.FeaturesDict({"image": tfds.features.Image(shape=(28, 28, 1)),
+                                           "label": tfds.features.ClassLabel(num_classes=10)})
+    tfds.dataset_builders.store_as_tfds_dataset(
+        name="mnist", version="3.0.1", features=features, data_dir=data_dir, disable_shuffling=True,
+        split_datasets={"train": split(num_train), "test": split(num_test)})
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def prepared_mnist(tmp_path_factory):
+    return prepare_tfds_mnist(str(tmp_path_factory.mktemp("tfds")))
 
 
 def shrink(config, **overrides):

@@ -44,7 +44,7 @@ def child_env() -> dict:
 
 
 def start_processes(mode: str, workdir: str, records: str, num_processes: int = 2, settings=None,
-                    config_path: str = os.path.join(ROOT, "configs", "mnist_mlp.py")) -> list:
+                    config_path: str = os.path.join(ROOT, "configs", "mnist_mlp.py"), env=None) -> list:
     """The children's stderr goes to records/process_K.err (orbax logs a lot: a pipe nobody reads would fill)."""
     port = free_port()
     overrides = [f"--config.{key}={value!r}" if isinstance(value, tuple) else f"--config.{key}={value}"
@@ -56,7 +56,8 @@ def start_processes(mode: str, workdir: str, records: str, num_processes: int = 
                    "--distributed", f"--coordinator_address=127.0.0.1:{port}",
                    f"--num_processes={num_processes}", f"--process_id={process_id}"]
         with open(os.path.join(records, f"process_{process_id}.err"), "a") as stderr:
-            processes.append(subprocess.Popen(command, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
+            processes.append(subprocess.Popen(command, cwd=ROOT, env={**child_env(), **(env or {})},
+                                              stdout=subprocess.PIPE,
                                               stderr=stderr, text=True))
     return processes
 
@@ -127,6 +128,34 @@ def test_two_processes_train_like_one_with_all_devices(mode, layout, tiny, tmp_p
     assert os.path.exists(shared / "plots" / "curves.png")
     assert "epoch 2/2" in stdouts[0] and "test:" in stdouts[0]
     assert "epoch" not in stdouts[1] and "test:" not in stdouts[1]
+
+
+def test_each_process_reads_only_its_rows_of_a_prepared_dataset(tiny, tmp_path, prepared_mnist):
+    """A prepared tfds dataset (split sizes known, unlike mock data): each process loads only its devices' blocks
+    of every split as tfds slices and fits the standardisation on the whole training part by summing with the
+    other process; 2 × 4 still trains exactly like 1 × 8, which reads every row."""
+    settings = {**OVERRIDES, "data.data_dir": prepared_mnist, "data.normalize": "standardize"}
+    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
+    records.mkdir()
+    processes = start_processes("jit", str(shared), str(records), settings=settings,
+                                env={"JAXLAB_TEST_REAL_TFDS": "1"})
+    try:
+        reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism="jit", data_sharding="per_device",
+                                        **settings), str(single))
+    finally:
+        finish(processes)
+    loaded = [read_json(records / f"process_{i}.json")["loaded"] for i in range(2)]
+    # 96 training rows: 86 train (blocks of 11 × 6, 10 × 2), the last 10 validation (2, 2, 1 × 6); 40 test (5 × 8).
+    assert loaded[0] == ["train[0:44]", "train[86:92]", "test[0:20]"]
+    assert loaded[1] == ["train[44:86]", "train[92:96]", "test[20:40]"]
+    summary = read_json(shared / "summary.json")
+    assert summary["process_count"] == 2 and summary["num_train_examples"] == reference["num_train_examples"] == 86
+    assert summary["final"] == pytest.approx(reference["final"], rel=1e-6)
+    assert {k: v for k, v in summary.items() if k.startswith("test_")} == pytest.approx(
+        {k: v for k, v in reference.items() if k.startswith("test_")}, rel=1e-6)
+    saved, reference_info = (read_json(path / "data_info.json") for path in (shared, single))
+    for statistic in ("mean", "std"):  # of the whole training part, though each process read half of it
+        assert saved["preprocessing"][statistic] == pytest.approx(reference_info["preprocessing"][statistic], rel=1e-12)
 
 
 def test_two_processes_train_the_bag_of_words_net_like_one_under_jit(tiny, tmp_path):

@@ -87,6 +87,30 @@ def test_denoising_data_is_seeded_and_clipped(mock_tfds):
                               - first.test["label"][: len(first.validation["inputs"])])
 
 
+@pytest.mark.parametrize("module,overrides", [(mnist_permuted, {"normalize": "unit"}),
+                                              (mnist_denoise, {"noise_factor": 0.5})])
+def test_a_process_reads_only_its_rows_as_tfds_slices(module, overrides, prepared_mnist, monkeypatch):
+    """With split sizes known (a prepared dataset), a share makes the loader read tfds slices, and the rows it
+    returns — pixel permutation and denoising noise included — are those rows of the whole read."""
+    config = module.get_config().data
+    config.data_dir = prepared_mnist
+    config.update(overrides)
+    whole = data.build(config, seed=0)
+    loaded = []
+    read_split = tfds_images.read_split
+    monkeypatch.setattr(tfds_images, "read_split", lambda name, split, data_dir: loaded.append(split) or read_split(
+        name, split, data_dir))
+    windows = {"train": (30, 60), "validation": (2, 7), "test": (0, 40)}  # the test split whole
+    part = data.build(config, seed=0, share=lambda split, num_rows: windows[split])
+    assert loaded == ["train[30:60]", "train[88:93]", "test"]  # 96 rows: 86 train, the last 10 validation
+    assert part.windows == {"train": (30, 86), "validation": (2, 10)}
+    for split, (first, stop) in windows.items():
+        assert data.num_rows(part, split) == data.num_rows(whole, split)
+        assert data.first_row(part, split) == first
+        for key in ("inputs", "label"):
+            np.testing.assert_array_equal(getattr(part, split)[key], getattr(whole, split)[key][first:stop])
+
+
 @pytest.mark.parametrize("variant", ["default", "tuned"])
 def test_denoise_end_to_end_writes_reconstructions(variant, mock_tfds, tiny, tmp_path):
     config = tiny(mnist_denoise.get_config(variant), **{"model.features": (4, 2)})

@@ -13,9 +13,14 @@ from jaxlab import errors
 SPLIT_INDEX = {"train": 0, "validation": 1, "test": 2}
 
 
-def add_noise(clean: np.ndarray, factor: float, seed: int, split: str) -> np.ndarray:
+def add_noise(clean: np.ndarray, factor: float, seed: int, split: str, window: tuple[int, int] | None = None
+              ) -> np.ndarray:
+    """`clean` plus the split's noise; `window` (first row, rows in the whole split) when `clean` is part of it:
+    the noise is drawn for the whole split and those rows kept, so every process adds the same noise to a row."""
+    first, num_rows = window or (0, len(clean))
     rng = np.random.default_rng([seed, SPLIT_INDEX[split]])
-    noisy = clean + np.float32(factor) * rng.standard_normal(clean.shape, dtype=np.float32)
+    noise = rng.standard_normal((num_rows,) + clean.shape[1:], dtype=np.float32)[first:first + len(clean)]
+    noisy = clean + np.float32(factor) * noise
     return np.clip(noisy, 0.0, 1.0).astype(np.float32)
 
 
@@ -31,7 +36,7 @@ def denoising(splits, factor: float, seed: int):
         if dataset is None:
             return None
         clean = dataset["inputs"].astype(np.float32)
-        return {"inputs": add_noise(clean, factor, seed, split), "label": clean}
+        return {"inputs": add_noise(clean, factor, seed, split, splits.windows.get(split)), "label": clean}
 
     channels = splits.train["inputs"].shape[-1] if splits.train["inputs"].ndim == 4 else 1
     info = {**splits.info, "task": "reconstruction", "num_outputs": int(channels), "noise_factor": factor,

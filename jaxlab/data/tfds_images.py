@@ -17,49 +17,87 @@ from jaxlab.data import noise, preprocess
 
 
 def read_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
-    """One whole split as numpy arrays; a dataset that is not prepared gives one clear error."""
+    """One split (or a tfds slice of it, e.g. ``train[100:200]``) as numpy arrays; a dataset that is not prepared
+    gives one clear error."""
     try:
         dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
     except Exception as exc:  # tfds raises AssertionError / DatasetNotFoundError / FileNotFoundError here
-        where = data_dir or os.environ.get("TFDS_DATA_DIR") or "tfds' default ~/tensorflow_datasets"
-        raise errors.Error(
-            f"dataset {name!r} split {split!r} is not prepared in {where} and it cannot be downloaded here "
-            f"({type(exc).__name__}): point --config.data.data_dir or TFDS_DATA_DIR at a prepared tfds data_dir "
-            "(e.g. ../shared/data/tfds)") from exc
+        raise not_prepared(name, split, data_dir, exc) from exc
     chunks = list(tfds.as_numpy(dataset.batch(10_000)))
     return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
 
 
-def load(config: ConfigDict, seed: int):
-    from jaxlab.data import Splits  # the registry imports this module
+def not_prepared(name: str, split: str, data_dir: str | None, exc: Exception) -> errors.Error:
+    where = data_dir or os.environ.get("TFDS_DATA_DIR") or "tfds' default ~/tensorflow_datasets"
+    return errors.Error(
+        f"dataset {name!r} split {split!r} is not prepared in {where} and it cannot be downloaded here "
+        f"({type(exc).__name__}): point --config.data.data_dir or TFDS_DATA_DIR at a prepared tfds data_dir "
+        "(e.g. ../shared/data/tfds)")
+
+
+def load(config: ConfigDict, seed: int, share=None):
+    """The splits, of each only the rows `share` asks for (default: every row; see `jaxlab.data`). A slice is read
+    as a tfds slice (``train[a:b]``); under tfds mock data, which has no split sizes, the whole split is read and
+    cut here."""
+    from jaxlab.data import Splits, whole  # the registry imports this module
     del seed  # the hold-out is the last fraction, as Keras does; permutation and noise have their own seeds
+    share = share or whole
     data_dir = config.get("data_dir") or os.environ.get("TFDS_DATA_DIR") or None
     label_key = config.get("label_key", "label")
-    raw = {split: read_split(config.name, split, data_dir) for split in ("train", "test")}
-    permutation = pixel_permutation(raw["train"]["image"].shape[1:], config.get("permute_seed", -1))
-    if permutation is not None:
-        raw = {split: {**data, "image": permute_pixels(data["image"], permutation)} for split, data in raw.items()}
-    builder = tfds.builder(config.name, data_dir=data_dir)
-    num_classes = builder.info.features[label_key].num_classes
-    class_names = list(builder.info.features[label_key].names)  # "apple", …; "0" … "9" for MNIST
-    train, validation = preprocess.validation_split(
-        {"inputs": raw["train"]["image"], "label": raw["train"][label_key].astype(np.int32)},
-        config.get("validation_split", 0.0))
-    spec = preprocess.fit_normalization(config.get("normalize", "unit"), train["inputs"])
+    try:
+        builder = tfds.builder(config.name, data_dir=data_dir)
+        sizes = {name: split.num_examples for name, split in builder.info.splits.items()}
+    except Exception as exc:
+        raise not_prepared(config.name, "train", data_dir, exc) from exc
+    if {"train", "test"} <= sizes.keys():
+        def read(split, first, stop):
+            whole_split = (first, stop) == (0, sizes[split])
+            return read_split(config.name, split if whole_split else f"{split}[{first}:{stop}]", data_dir)
+    else:
+        full = {split: read_split(config.name, split, data_dir) for split in ("train", "test")}
+        sizes = {split: len(arrays[label_key]) for split, arrays in full.items()}
 
-    def finish(dataset):
-        if dataset is None:
+        def read(split, first, stop):
+            return {key: value[first:stop] for key, value in full[split].items()}
+
+    num_validation = preprocess.validation_size(sizes["train"], config.get("validation_split", 0.0))
+    cut = sizes["train"] - num_validation  # the hold-out is the training split's last rows, as Keras does
+    parts = {"train": ("train", 0, cut), "validation": ("train", cut, num_validation),
+             "test": ("test", 0, sizes["test"])}
+    permutation = pixel_permutation(builder.info.features["image"].shape, config.get("permute_seed", -1))
+    windows, images, labels = {}, {}, {}
+    for part, (split, offset, num_rows) in parts.items():
+        if num_rows == 0:
+            continue
+        first, stop = share(part, num_rows)
+        if (first, stop) != (0, num_rows):
+            windows[part] = (first, num_rows)
+        rows = read(split, offset + first, offset + stop)
+        images[part] = rows["image"] if permutation is None else permute_pixels(rows["image"], permutation)
+        labels[part] = rows[label_key].astype(np.int32)
+    # Statistics of the whole training part: a process holding only its rows sums them with the other processes'.
+    total = _summed_over_processes if "train" in windows else (lambda sums: sums)
+    spec = preprocess.fit_normalization(config.get("normalize", "unit"), images["train"], total)
+
+    def finish(part):
+        if part not in images:
             return None
-        return {"inputs": preprocess.normalize(dataset["inputs"], spec), "label": dataset["label"]}
+        return {"inputs": preprocess.normalize(images[part], spec), "label": labels[part]}
 
-    test = {"inputs": raw["test"]["image"], "label": raw["test"][label_key].astype(np.int32)}
+    num_classes = builder.info.features[label_key].num_classes
     info = {"num_classes": num_classes, "num_outputs": num_classes, "task": "classification",
-            "input_shape": list(train["inputs"].shape[1:]), "preprocessing": spec,
-            "permute_seed": config.get("permute_seed", -1), "class_names": class_names}
-    splits = Splits(finish(train), finish(validation), finish(test), info)
+            "input_shape": list(images["train"].shape[1:]), "preprocessing": spec,
+            "permute_seed": config.get("permute_seed", -1),
+            "class_names": list(builder.info.features[label_key].names)}  # "apple", …; "0" … "9" for MNIST
+    splits = Splits(finish("train"), finish("validation"), finish("test"), info, windows)
     if config.get("noise_factor", 0.0):
         splits = noise.denoising(splits, config.noise_factor, config.get("noise_seed", 0))
     return splits
+
+
+def _summed_over_processes(sums: np.ndarray) -> np.ndarray:
+    from jaxlab import parallel  # only a multi-process run needs it
+    return parallel.summed_over_processes(sums)
 
 
 def pixel_permutation(image_shape, seed: int) -> np.ndarray | None:
