@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from ml_collections import ConfigDict
 
-from jaxlab import errors
+from jaxlab import errors, parallel
 from jaxlab.data import noise, preprocess
 
 
@@ -76,7 +76,7 @@ def load(config: ConfigDict, seed: int, share=None):
         images[part] = rows["image"] if permutation is None else permute_pixels(rows["image"], permutation)
         labels[part] = rows[label_key].astype(np.int32)
     # Statistics of the whole training part: a process holding only its rows sums them with the other processes'.
-    total = _summed_over_processes if "train" in windows else (lambda sums: sums)
+    total = parallel.summed_over_processes if "train" in windows else (lambda sums: sums)
     spec = preprocess.fit_normalization(config.get("normalize", "unit"), images["train"], total)
 
     def finish(part):
@@ -93,11 +93,6 @@ def load(config: ConfigDict, seed: int, share=None):
     if config.get("noise_factor", 0.0):
         splits = noise.denoising(splits, config.noise_factor, config.get("noise_seed", 0))
     return splits
-
-
-def _summed_over_processes(sums: np.ndarray) -> np.ndarray:
-    from jaxlab import parallel  # only a multi-process run needs it
-    return parallel.summed_over_processes(sums)
 
 
 def pixel_permutation(image_shape, seed: int) -> np.ndarray | None:
