@@ -56,15 +56,15 @@ def weighted_bag(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Ar
 
 
 def _bag_forward(table, ids, weights):
-    return _scan_bag(table, ids, weights), (ids, weights, jnp.zeros(table.shape, _sum_dtype(table.dtype)))
+    return _scan_bag(table, ids, weights), (table, ids, weights)  # the table only for its shape and dtype
 
 
 def _bag_backward(residuals, grad):
-    ids, weights, zeros = residuals  # zeros: the table's shape and the gradient's dtype (at least float32)
-    table_dtype = grad.dtype         # the bag's output dtype is the table's
-    rounded = weights.astype(table_dtype).astype(zeros.dtype)  # as rounded in the forward
-    grad_table = _table_gradient(zeros.shape[0])(ids, rounded, grad.astype(zeros.dtype))
-    return grad_table.astype(table_dtype), None, jnp.zeros_like(weights)
+    table, ids, weights = residuals
+    sum_dtype = _sum_dtype(table.dtype)
+    rounded = weights.astype(table.dtype).astype(sum_dtype)  # as rounded in the forward
+    grad_table = _table_gradient(table.shape[0])(ids, rounded, grad.astype(sum_dtype))
+    return grad_table.astype(table.dtype), None, jnp.zeros_like(weights)
 
 
 def _scatter_rows(ids, weights, grad, vocab_size: int):
