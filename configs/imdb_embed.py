@@ -48,6 +48,9 @@ net learns much faster (validation 0.874 after 3 epochs instead of 0.72) but ove
 with L2 on the kernels only 0.8692 (0.896), with L2 3e-4 0.8701 (0.8908), 1e-3 0.8721 (0.8936). Validation
 reaches 0.89-0.90 in most of these, test stays at 0.869-0.876 — likely because the 2,500 validation reviews
 share movies with the training part while IMDB's test movies are disjoint from the training ones.
+The same night, a global max over positions instead of the Flatten head (Dense 1 on 64 features; a trial build,
+not kept): dropout 0.8 stayed at chance (early-stopped after 4 epochs), dropout 0.5 0.8606 (0.8708, 16 epochs),
+with Keras' embedding initialiser 0.8530 (0.8696) — the head is not what holds this 16-wide net at 0.87.
 conv (2026-12-01): the same net trains in 4.7 s per epoch now (steps unrolled on CPU, reshape max-pool) instead of
 59-509 s. Validation accuracy per epoch: 0.612, 0.758, 0.812, 0.843, 0.846, 0.854, 0.867, 0.868, 0.868, 0.868.
 Also tried (test accuracy, best validation accuracy): cosine decay 0.8477 (0.8604); L2 1e-4 0.8603 (0.8716);
@@ -61,8 +64,8 @@ instead of 128: 0.8595 (0.8728); batch 32 with Adam 3e-4: 0.8514 (0.8616). Code 
 convolution windows (--config.model.kernel_size, 174,673 / 177,233 parameters): 5 → 0.8598 (0.8692), 7 → 0.8509
 (0.8644). None adopted (all with the recipe of that time, dropout 0.5 and no L2): the validation figures
 (0.859-0.873) differ by less than the noise of 2,500 reviews (± 0.007), and all stay at 0.86-0.87 while training
-accuracy passes 0.96 — this small net (Flatten of 125 × 64 features into one logit) overfits; 0.89 likely needs a
-different head (e.g. global max-pooling), which the lab architecture lacks.
+accuracy passes 0.96 — this small net (Flatten of 125 × 64 features into one logit) overfits (a global max-pooling
+head, tried later, did no better: below).
 
 conv on 2026-11-30 (first 500 tokens, before data.keep=end; 0.8429 test, AUC 0.9232), exactly as run: the 3-epoch run of this config (0.7782 test, AUC 0.8725 after epoch 3) resumed from its epoch-3
 checkpoint in a copy of its workdir with
