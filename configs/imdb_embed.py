@@ -65,7 +65,7 @@ convolution windows (--config.model.kernel_size, 174,673 / 177,233 parameters): 
 (0.8644). None adopted (all with the recipe of that time, dropout 0.5 and no L2): the validation figures
 (0.859-0.873) differ by less than the noise of 2,500 reviews (± 0.007), and all stay at 0.86-0.87 while training
 accuracy passes 0.96 — this small net (Flatten of 125 × 64 features into one logit) overfits (a global max-pooling
-head, tried later, did no better: below).
+head, tried later, did no better: above).
 
 conv on 2026-11-30 (first 500 tokens, before data.keep=end; 0.8429 test, AUC 0.9232), exactly as run: the 3-epoch run of this config (0.7782 test, AUC 0.8725 after epoch 3) resumed from its epoch-3
 checkpoint in a copy of its workdir with
