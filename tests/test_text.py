@@ -110,6 +110,19 @@ def test_bag_of_words_equals_dense_counts(encoding):
     np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-5)
 
 
+def test_distinct_ids_come_first_and_the_bag_stops_after_them():
+    """binary / log1p / tfidf: each review's distinct ids in increasing order, once each, weighted by their
+    encoded count, then padding; the bag's loops visit only the longest review's distinct positions."""
+    ids, weights = text.position_weights(jnp.asarray(IDS[[0, 2, 3]]), "log1p")
+    np.testing.assert_array_equal(ids, [[1, 5, 9, 0, 0, 0, 0, 0], [0] * 8, [7, 39, 0, 0, 0, 0, 0, 0]])
+    np.testing.assert_allclose(weights, [[np.log(3), np.log(4), np.log(2), 0, 0, 0, 0, 0], [0] * 8,
+                                         [np.log(5), np.log(3), 0, 0, 0, 0, 0, 0]], rtol=1e-6)
+    assert int(text._num_positions(weights)) == 3
+    raw_ids, raw_weights = text.position_weights(jnp.asarray(IDS[[0, 2]]), "raw")  # raw: positions as they are
+    np.testing.assert_array_equal(raw_ids, IDS[[0, 2]])
+    assert int(text._num_positions(raw_weights)) == 6
+
+
 def _loop_bodies_containing(hlo: str, op: str) -> list[str]:
     """Names of the while-loop bodies of compiled HLO text that hold an `op` instruction."""
     bodies = set(re.findall(r"body=%?([\w.\-]+)", hlo))

@@ -2,15 +2,15 @@
 
 * `BowConcat`: word counts → Dense 100 relu → Dense 10 relu → concatenate(counts, that) → Dense 1 (the lab's net).
   Counts @ W equals the sum of W's rows over the review's ids, so no count vector is ever built: `bag_of_words`
-  scans over token positions, adding one gathered row per review per position (~100× fewer FLOPs than the dense
+  loops over token positions, adding one gathered row per review per position (~100× fewer FLOPs than the dense
   [batch, 10,000] @ [10,000, 100] product, and faster on CPU than one big gather). `bag="dense"` builds the counts on
   device and multiplies, the Keras formulation (same numbers; kept for tests and benchmarks).
   `counts` picks the input encoding: "raw" word counts (the lab's), "binary" presence (1 per distinct word),
   "log1p" (log(1 + count)) or "tfidf" (scikit-learn's `TfidfTransformer(sublinear_tf=True)`: (1 + ln count) × the
   word's inverse document frequency, each review scaled to unit L2 norm; the idf is fitted on the training part by
   the data loader and reaches the model as its `idf` field, see `jaxlab.models.build`). The ids-sum keeps working:
-  each review's ids are sorted, every distinct id keeps one position weighted by its encoded count, the repeats get
-  weight 0 (`position_weights`).
+  each review's distinct ids are put first, one position each weighted by its encoded count, then padding
+  (`position_weights`); the bag's loops stop after the batch's longest list of distinct ids.
 * `EmbedDense`: Embedding(10k, 32) → Flatten → Dense 100 → Dropout → Dense 10 → Dropout → concatenate(flattened
   embeddings, that) → Dense 1 (~1.9M parameters).
 * `EmbedConv`: Embedding(10k, 16) → BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout →
@@ -39,24 +39,32 @@ def _sum_dtype(dtype):
     return jnp.promote_types(dtype, jnp.float32)
 
 
-def _scan_bag(table, ids, weights):
-    def body(total, position):
-        position_ids, position_weights = position
-        return total + table[position_ids] * position_weights[:, None].astype(table.dtype), None
+def _num_positions(weights):
+    """Positions the bag visits: up to the last one with a non-zero weight in any review (every later position
+    weighs 0 in every review, so adding it changes nothing)."""
+    position = jnp.arange(1, weights.shape[1] + 1)
+    return jnp.max(jnp.where(weights != 0, position, 0))
+
+
+def _bag_sum(table, ids, weights):
+    ids_t, weights_t = ids.T, weights.T
+
+    def body(position, total):
+        return total + table[ids_t[position]] * weights_t[position][:, None].astype(table.dtype)
 
     total = jnp.zeros((ids.shape[0], table.shape[1]), _sum_dtype(table.dtype))
-    return jax.lax.scan(body, total, (ids.T, weights.T))[0].astype(table.dtype)
+    return jax.lax.fori_loop(0, _num_positions(weights), body, total).astype(table.dtype)
 
 
 @jax.custom_vjp
 def weighted_bag(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
     """Σ over positions p of `weights[:, p] * table[ids[:, p]]`: [batch, length] ids and weights → [batch, features]
     in `table`'s dtype (summed in at least float32). Differentiable in `table` only (the weights come from the ids)."""
-    return _scan_bag(table, ids, weights)
+    return _bag_sum(table, ids, weights)
 
 
 def _bag_forward(table, ids, weights):
-    return _scan_bag(table, ids, weights), (table, ids, weights)  # the table only for its shape and dtype
+    return _bag_sum(table, ids, weights), (table, ids, weights)  # the table only for its shape and dtype
 
 
 def _bag_backward(residuals, grad):
@@ -70,12 +78,13 @@ def _bag_backward(residuals, grad):
 def _scatter_rows(ids, weights, grad, vocab_size: int):
     """The bag's table gradient: row ids[b, p] of a [vocab_size, features] table gets weights[b, p] × grad[b],
     one token position per loop step."""
-    def body(grad_table, position):
-        position_ids, position_weights = position
-        return grad_table.at[position_ids].add(grad * position_weights[:, None]), None
+    ids_t, weights_t = ids.T, weights.T
+
+    def body(position, grad_table):
+        return grad_table.at[ids_t[position]].add(grad * weights_t[position][:, None])
 
     zeros = jnp.zeros((vocab_size, grad.shape[1]), grad.dtype)
-    return jax.lax.scan(body, zeros, (ids.T, weights.T))[0]
+    return jax.lax.fori_loop(0, _num_positions(weights), body, zeros)
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,22 +117,34 @@ def _unit_rows(weights: jax.Array) -> jax.Array:
 def position_weights(ids: jax.Array, counts: str = "raw", idf=None) -> tuple[jax.Array, jax.Array]:
     """(ids', weights) with Σ_p weights[:, p] · onehot(ids'[:, p]) = the `counts` encoding of each review's words.
 
-    raw: the ids themselves, weight 1 (0 for padding). binary / log1p / tfidf: the ids sorted per review; the first
-    position of each distinct id weighs 1 / log(1 + its count) / (1 + ln its count) × idf[id] (tfidf, then the
-    review scaled to unit norm), its repeats and padding 0. `idf`: [vocab_size] inverse document frequencies."""
+    raw: the ids themselves, weight 1 (0 for padding). binary / log1p / tfidf: each review's distinct ids in
+    increasing order, each once, weighing 1 / log(1 + its count) / (1 + ln its count) × idf[id] (tfidf, then the
+    review scaled to unit norm), then padding (id 0, weight 0) — so the bag stops after the longest review's
+    distinct ids (about 450 of 1000 positions in IMDB). `idf`: [vocab_size] inverse document frequencies."""
     _check_counts(counts, idf)
     if counts == "raw":
         return ids, (ids > 0).astype(jnp.float32)
     ids = jnp.sort(ids, axis=1)
-    first = jnp.concatenate([jnp.ones_like(ids[:, :1], bool), ids[:, 1:] != ids[:, :-1]], axis=1) & (ids > 0)
+    length = ids.shape[1]
+    starts = jnp.concatenate([jnp.ones_like(ids[:, :1], bool), ids[:, 1:] != ids[:, :-1]], axis=1)
+    first = starts & (ids > 0)  # the first position of each distinct (non-padding) id
+    # a run of equal ids lasts until the next run starts: its count is that start minus its own
+    start_positions = jnp.where(starts, jnp.arange(length), length)
+    next_start = jax.lax.cummin(jnp.concatenate([start_positions[:, 1:], jnp.full_like(ids[:, :1], length)], axis=1),
+                                axis=1, reverse=True)
+    occurrences = (next_start - jnp.arange(length)).astype(jnp.float32)
     if counts == "binary":
-        return ids, first.astype(jnp.float32)
-    occurrences = jax.vmap(lambda row: jnp.searchsorted(row, row, side="right") - jnp.searchsorted(row, row))(ids)
-    occurrences = occurrences.astype(jnp.float32)
-    if counts == "log1p":
-        return ids, jnp.where(first, jnp.log1p(occurrences), 0.0)
-    tf_idf = (1.0 + jnp.log(jnp.maximum(occurrences, 1.0))) * jnp.asarray(idf, jnp.float32)[ids]
-    return ids, _unit_rows(jnp.where(first, tf_idf, 0.0))
+        weights = first.astype(jnp.float32)
+    elif counts == "log1p":
+        weights = jnp.where(first, jnp.log1p(occurrences), 0.0)
+    else:
+        tf_idf = (1.0 + jnp.log(jnp.maximum(occurrences, 1.0))) * jnp.asarray(idf, jnp.float32)[ids]
+        weights = _unit_rows(jnp.where(first, tf_idf, 0.0))
+    # the distinct ids to the front, in order: the k-th distinct id of a review goes to position k (the rest dropped)
+    rows = jnp.arange(ids.shape[0])[:, None]
+    target = jnp.where(first, jnp.cumsum(first, axis=1) - 1, length)
+    compact_ids = jnp.zeros_like(ids).at[rows, target].set(ids, mode="drop")
+    return compact_ids, jnp.zeros_like(weights).at[rows, target].set(weights, mode="drop")
 
 
 def bag_of_words(table: jax.Array, ids: jax.Array, counts: str = "raw", idf=None) -> jax.Array:
@@ -156,7 +177,8 @@ class BagDense(nn.Module):
     dtype: str = "float32"      # compute dtype; the parameters stay float32
 
     @nn.compact
-    def __call__(self, ids):
+    def __call__(self, ids, positions=None):
+        """`positions`: `position_weights(ids, counts, idf)` when the caller has it already (bag="scan")."""
         if self.bag not in BAGS:
             raise errors.Error(f"unknown bag {self.bag!r}: choose one of {', '.join(BAGS)} (--config.model.bag=...)")
         dtype = jnp.dtype(self.dtype)
@@ -164,7 +186,7 @@ class BagDense(nn.Module):
         if self.bag == "dense":
             y = word_counts(ids, self.vocab_size, self.counts, self.idf).astype(dtype) @ kernel
         else:
-            y = bag_of_words(kernel, ids, self.counts, self.idf)
+            y = weighted_bag(kernel, *(positions or position_weights(ids, self.counts, self.idf)))
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,)).astype(dtype)
         return y
@@ -193,10 +215,13 @@ class BowConcat(nn.Module):
     def __call__(self, ids, *, train: bool):
         ids = _check_ids(ids, self.vocab_size)
         dtype = jnp.dtype(self.dtype)
+        # both bags (the first layer and the counts part of the last) sum over the same encoded positions
+        positions = position_weights(ids, self.counts, self.idf) if self.bag == "scan" else None
         x = None
         for index, units in enumerate(self.hidden):
             if index == 0:
-                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts, idf=self.idf, dtype=self.dtype)(ids)
+                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts, idf=self.idf,
+                             dtype=self.dtype)(ids, positions)
             else:
                 x = nn.Dense(units, dtype=dtype)(x)
             if self.batch_norm:
@@ -207,7 +232,7 @@ class BowConcat(nn.Module):
                 x = nn.Dropout(self.dropout, deterministic=not train)(x)
         # Dense over concatenate(counts, x): its kernel split into the counts rows (a bag) and the x rows.
         logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False, counts=self.counts,
-                          idf=self.idf, dtype=self.dtype)(ids).astype(jnp.float32)
+                          idf=self.idf, dtype=self.dtype)(ids, positions).astype(jnp.float32)
         return logits + nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32) if x is not None else logits
 
 
