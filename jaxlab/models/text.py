@@ -166,27 +166,28 @@ def word_counts(ids: jax.Array, vocab_size: int, counts: str = "raw", idf=None) 
     return {"raw": dense, "binary": (dense > 0).astype(jnp.float32), "log1p": jnp.log1p(dense)}[counts]
 
 
+def encoded_counts(ids: jax.Array, vocab_size: int, bag: str = "scan", counts: str = "raw", idf=None):
+    """The net's input as its bags read it: `position_weights`' (ids, weights) for bag="scan", the dense
+    [batch, vocab_size] `word_counts` for bag="dense"."""
+    if bag not in BAGS:
+        raise errors.Error(f"unknown bag {bag!r}: choose one of {', '.join(BAGS)} (--config.model.bag=...)")
+    return word_counts(ids, vocab_size, counts, idf) if bag == "dense" else position_weights(ids, counts, idf)
+
+
 class BagDense(nn.Module):
-    """Dense layer on the (encoded) word counts of `ids`, computed from the ids (`bag="scan"`) or dense counts."""
+    """Dense layer on encoded word counts (`encoded_counts`): the kernel's rows summed over the weighted positions
+    (`bag="scan"`), or the dense counts @ kernel."""
     features: int
     vocab_size: int
     bag: str = "scan"
     use_bias: bool = True
-    counts: str = "raw"
-    idf: tuple[float, ...] | None = None  # for counts="tfidf"
     dtype: str = "float32"      # compute dtype; the parameters stay float32
 
     @nn.compact
-    def __call__(self, ids, positions=None):
-        """`positions`: `position_weights(ids, counts, idf)` when the caller has it already (bag="scan")."""
-        if self.bag not in BAGS:
-            raise errors.Error(f"unknown bag {self.bag!r}: choose one of {', '.join(BAGS)} (--config.model.bag=...)")
+    def __call__(self, encoded):
         dtype = jnp.dtype(self.dtype)
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.vocab_size, self.features)).astype(dtype)
-        if self.bag == "dense":
-            y = word_counts(ids, self.vocab_size, self.counts, self.idf).astype(dtype) @ kernel
-        else:
-            y = weighted_bag(kernel, *(positions or position_weights(ids, self.counts, self.idf)))
+        y = encoded.astype(dtype) @ kernel if self.bag == "dense" else weighted_bag(kernel, *encoded)
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,)).astype(dtype)
         return y
@@ -215,13 +216,12 @@ class BowConcat(nn.Module):
     def __call__(self, ids, *, train: bool):
         ids = _check_ids(ids, self.vocab_size)
         dtype = jnp.dtype(self.dtype)
-        # both bags (the first layer and the counts part of the last) sum over the same encoded positions
-        positions = position_weights(ids, self.counts, self.idf) if self.bag == "scan" else None
+        # both bags (the first layer and the counts part of the last) read the same encoded counts
+        encoded = encoded_counts(ids, self.vocab_size, self.bag, self.counts, self.idf)
         x = None
         for index, units in enumerate(self.hidden):
             if index == 0:
-                x = BagDense(units, self.vocab_size, self.bag, counts=self.counts, idf=self.idf,
-                             dtype=self.dtype)(ids, positions)
+                x = BagDense(units, self.vocab_size, self.bag, dtype=self.dtype)(encoded)
             else:
                 x = nn.Dense(units, dtype=dtype)(x)
             if self.batch_norm:
@@ -231,8 +231,8 @@ class BowConcat(nn.Module):
             if self.dropout:
                 x = nn.Dropout(self.dropout, deterministic=not train)(x)
         # Dense over concatenate(counts, x): its kernel split into the counts rows (a bag) and the x rows.
-        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False, counts=self.counts,
-                          idf=self.idf, dtype=self.dtype)(ids, positions).astype(jnp.float32)
+        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False,
+                          dtype=self.dtype)(encoded).astype(jnp.float32)
         return logits + nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32) if x is not None else logits
 
 
