@@ -75,7 +75,7 @@ checkpoint in a copy of its workdir with
 0.610, 0.764, 0.794, 0.838, 0.845, 0.855, 0.864, 0.865, 0.864, 0.869 (best at the last epoch; val_loss lowest at
 epoch 7, 0.379, and rising after, training accuracy 0.967: it overfits while validation accuracy creeps up).
 Epochs 4-10 took 59-509 s each on the loaded CPU (28 min). Keras on this machine: 0.840 after 5 epochs.
-What might close the gap (not measured): more epochs with a decaying learning rate, dropout / L2 on the embedding.
+What might close the gap (measured later, above): more epochs with a decaying learning rate, dropout / L2 on the embedding.
 
 BatchNorm train/inference gap (the lab's "validation at 0.506 while training accuracy rose"): jaxlab shows it.
 With Keras' momentum 0.99 the conv net's first epoch ended at validation accuracy 0.498; the same run with
