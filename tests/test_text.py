@@ -207,6 +207,8 @@ def test_unknown_counts_encoding_is_an_error():
         text.BowConcat(1, vocab_size=10, counts="sqrt").init(jax.random.PRNGKey(0), ids, train=False)
     with pytest.raises(errors.Error, match="tfidf.*inverse document frequencies"):
         text.BowConcat(1, vocab_size=10, counts="tfidf").init(jax.random.PRNGKey(0), ids, train=False)
+    with pytest.raises(errors.Error, match=r"unknown bag 'sparse'.*--config.model.bag"):
+        text.BowConcat(1, vocab_size=10, bag="sparse").init(jax.random.PRNGKey(0), ids, train=False)
 
 
 def test_idf_comes_from_the_data_not_the_config():
