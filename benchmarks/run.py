@@ -10,7 +10,8 @@ epochs after the first); Keras 3 (TensorFlow backend): N / mean epoch seconds af
 verbose 0). Both train on the train split only (no validation pass on either side, so the same work is timed), with
 the config's net, loss, optimizer and batch (Keras twins in benchmarks/keras_models.py), one device, the train
 size trimmed to whole batches. For time, VGG16 runs at batch 32 without augmentation (both sides) and IMDB at 500
-ids per review (the config reads 1000). Data are random arrays of each model's real shapes (timing does not depend
+ids per review (the config reads 1000); IMDB's input is prepared once on both sides, as each one's loader does it:
+the dense encoded count matrix for Keras, the bags of words (`data.encoding=bag`) for jaxlab. Data are random arrays of each model's real shapes (timing does not depend
 on the values). Every measurement runs in its own subprocess: TF and JAX never share a process, and a crash or a
 timeout is one "failed: …" cell.
 """
@@ -130,8 +131,12 @@ def jaxlab_case(bench: Bench, contender: str, quick: bool) -> dict:
     config.early_stopping.patience, config.reduce_on_plateau.patience, config.restore_best = 0, 0, False
     inputs, labels = make_data(bench, rows)
     binary = config.task == "binary"
+    fit = fitted(bench, inputs)
+    if config.data.get("encoding") == "bag":  # the ids as the config's loader gives them: bags of words
+        from jaxlab.data import imdb
+        inputs = imdb.bags(inputs)
     info = {"num_classes": bench.num_classes, "num_outputs": 1 if binary else bench.num_classes,
-            "task": config.task, "input_shape": list(inputs.shape[1:]), **fitted(bench, inputs)}
+            "task": config.task, "input_shape": list(inputs.shape[1:]), **fit}
     model = models.build(config.model, info["num_outputs"], parallel.axis_name(config.parallelism), info)
     with tempfile.TemporaryDirectory() as workdir:
         result = train.fit(config, workdir, Splits({"inputs": inputs, "label": labels}, None, None, info), model)

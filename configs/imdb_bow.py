@@ -90,6 +90,7 @@ def sentiment_base(max_length: int) -> ml_collections.ConfigDict:
     config.data.vocab_size = 10_000      # padding (0) and out-of-vocabulary (1) ids included
     config.data.max_length = max_length  # token ids per review
     config.data.keep = "start"           # a longer review keeps its first max_length tokens ("end": its last)
+    config.data.encoding = "ids"         # ids: token sequences | bag: each review's distinct ids and their counts
     config.data.normalize = "none"       # unused by text data
     config.task = "binary"
     config.loss = "sigmoid_binary_cross_entropy"
@@ -103,6 +104,7 @@ def sentiment_base(max_length: int) -> ml_collections.ConfigDict:
 
 def base() -> ml_collections.ConfigDict:
     config = sentiment_base(max_length=1000)  # a bag loses little from long reviews
+    config.data.encoding = "bag"         # the words counted once by the loader, not at every step (same numbers)
     config.model.name = "bow_concat"
     config.model.hidden = (100, 10)
     config.model.dropout = 0.0

@@ -34,6 +34,8 @@ class Run(NamedTuple):
             texts = [inputs] if isinstance(inputs, (str, bytes)) else list(inputs)
             inputs = imdb.encode(texts, self.info["vocabulary"], self.info["max_length"],
                                  self.info.get("keep", "start"))
+            if self.info.get("encoding") == "bag":
+                inputs = imdb.bags(inputs)
         if self.info.get("tabular"):  # a CSV run: a pandas DataFrame of raw rows → the run's fitted transform
             from jaxlab.data import tabular
             inputs = tabular.transform(inputs, self.info["tabular"])

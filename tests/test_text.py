@@ -1,6 +1,7 @@
 """IMDB text: every imdb_bow / imdb_embed variant end to end under mock tfds data; the vocabulary is fitted on the
 training part only (and so is the idf); OOV and padding ids; the ids-sum bag-of-words layer equals the dense counts
-formulation, for raw, binary, log1p and tf-idf counts (tf-idf as scikit-learn computes it)."""
+formulation, for raw, binary, log1p and tf-idf counts (tf-idf as scikit-learn computes it), on id sequences and on
+the loader's bags of words (data.encoding=bag)."""
 import json
 import os
 import re
@@ -100,14 +101,15 @@ def test_bag_of_words_equals_dense_counts(encoding):
     idf = imdb.fit_idf(IDS, vocab_size)  # used by tfidf only
     table = np.random.default_rng(0).normal(size=(vocab_size, features)).astype(np.float32)
     counts = _brute_force_counts(IDS, vocab_size, encoding)
-    np.testing.assert_allclose(text.word_counts(jnp.asarray(IDS), vocab_size, encoding, idf), counts,
-                               rtol=1e-6, atol=1e-7)
-    bag = text.bag_of_words(jnp.asarray(table), jnp.asarray(IDS), encoding, idf)
-    np.testing.assert_allclose(bag, counts @ table, atol=1e-5)
     upstream = np.random.default_rng(1).normal(size=(len(IDS), features)).astype(np.float32)
-    grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(IDS), encoding, idf) * upstream))(
-        jnp.asarray(table))
-    np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-5)
+    for inputs in (IDS, imdb.bags(IDS)):  # id sequences, or the loader's bags (data.encoding="bag")
+        inputs = jnp.asarray(inputs)
+        np.testing.assert_allclose(text.word_counts(inputs, vocab_size, encoding, idf), counts, rtol=1e-6, atol=1e-7)
+        bag = text.bag_of_words(jnp.asarray(table), inputs, encoding, idf)
+        np.testing.assert_allclose(bag, counts @ table, atol=1e-5)
+        grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, inputs, encoding, idf) * upstream))(
+            jnp.asarray(table))
+        np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-5)
 
 
 def test_distinct_ids_come_first_and_the_bag_stops_after_them():
@@ -121,6 +123,30 @@ def test_distinct_ids_come_first_and_the_bag_stops_after_them():
     raw_ids, raw_weights = text.position_weights(jnp.asarray(IDS[[0, 2]]), "raw")  # raw: positions as they are
     np.testing.assert_array_equal(raw_ids, IDS[[0, 2]])
     assert int(text._num_positions(raw_weights)) == 6
+
+
+def test_bag_encoding_holds_each_reviews_distinct_ids_and_counts():
+    """data.encoding=bag: per review its distinct ids in increasing order, then their counts, padded with 0 — the
+    same words as the id sequences (the idf too), made in chunks of any size."""
+    np.testing.assert_array_equal(imdb.bags(IDS), [[[1, 5, 9, 0, 0, 0, 0, 0], [2, 3, 1, 0, 0, 0, 0, 0]],
+                                                   [[1, 2, 3, 4, 5, 6, 7, 39], [1] * 8],
+                                                   [[0] * 8, [0] * 8],
+                                                   [[7, 39, 0, 0, 0, 0, 0, 0], [4, 2, 0, 0, 0, 0, 0, 0]]])
+    np.testing.assert_array_equal(imdb.bags(IDS, chunk=3), imdb.bags(IDS))
+    train, test = _corpus()
+    config = ConfigDict({"validation_split": 0.2, "vocab_size": 100, "max_length": 6})
+    sequences = imdb.make_splits(train, test, config)
+    bags = imdb.make_splits(train, test, ConfigDict({**config.to_dict(), "encoding": "bag"}))
+    for split in ("train", "validation", "test"):
+        ids, bag = getattr(sequences, split)["inputs"], getattr(bags, split)["inputs"]
+        assert bag.shape == (len(ids), 2, 6) and bag.dtype == np.int32
+        np.testing.assert_array_equal(bag, imdb.bags(ids))
+        np.testing.assert_array_equal(getattr(bags, split)["label"], getattr(sequences, split)["label"])
+    assert bags.info["input_shape"] == [2, 6] and bags.info["idf"] == sequences.info["idf"]
+    with pytest.raises(errors.Error, match="unknown data.encoding 'onehot'"):
+        imdb.make_splits(train, test, ConfigDict({**config.to_dict(), "encoding": "onehot"}))
+    with pytest.raises(errors.Error, match="reads id sequences, the data are bags of words"):
+        text.EmbedDense(1, vocab_size=100).init(jax.random.PRNGKey(0), jnp.asarray(bags.train["inputs"]), train=False)
 
 
 def _loop_bodies_containing(hlo: str, op: str) -> list[str]:
@@ -181,15 +207,18 @@ def test_bow_net_same_as_dense_formulation(batch_norm, dropout, encoding):
               for bag in text.BAGS}
     variables = models["scan"].init(jax.random.PRNGKey(0), ids, train=False)
 
-    def loss(params, model):
-        logits, _ = model.apply({**variables, "params": params}, ids, train=True, mutable=["batch_stats"],
+    def loss(params, model, inputs):
+        logits, _ = model.apply({**variables, "params": params}, inputs, train=True, mutable=["batch_stats"],
                                 rngs={"dropout": jax.random.PRNGKey(3)})
         return jnp.mean((logits[:, 0] - labels) ** 2)
 
-    results = {bag: jax.value_and_grad(loss)(variables["params"], model) for bag, model in models.items()}
-    np.testing.assert_allclose(results["scan"][0], results["dense"][0], rtol=1e-5, atol=1e-5)
-    for a, b in zip(jax.tree.leaves(results["scan"][1]), jax.tree.leaves(results["dense"][1])):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    bags = jnp.asarray(imdb.bags(np.asarray(ids)))  # data.encoding=bag: the same net on the loader's bags
+    results = {(bag, form): jax.value_and_grad(loss)(variables["params"], model, inputs)
+               for bag, model in models.items() for form, inputs in (("ids", ids), ("bags", bags))}
+    for key, result in results.items():
+        np.testing.assert_allclose(result[0], results["dense", "ids"][0], rtol=1e-5, atol=1e-5, err_msg=str(key))
+        for a, b in zip(jax.tree.leaves(result[1]), jax.tree.leaves(results["dense", "ids"][1])):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=str(key))
 
 
 def test_parameter_counts_match_the_lab_models():

@@ -9,8 +9,10 @@ Ids: ``PAD_ID`` = 0 fills short reviews, ``OOV_ID`` = 1 stands for every word ou
 most frequent training words. Keras `TextVectorization` (lower case, punctuation stripped, whitespace split; HTML
 ``<br />`` breaks removed first) does the tokenising. The vocabulary goes into ``info["vocabulary"]`` (so into the
 run's data_info.json) and `encode` with it turns raw strings into the same ids later (`jaxlab.predict`).
-Bag-of-words models build their word counts from these ids on device (`jaxlab.models.text`): no 25,000 × 10,000
-count matrix is held anywhere. ``info["idf"]``: each id's inverse document frequency over the training part
+``encoding``: ``ids`` (the sequences above, [N, max_length]) or ``bag`` (each review's word-count vector in sparse
+form, [N, 2, max_length]: its distinct ids in increasing order, then their counts, padded with 0 —
+`jaxlab.models.text.distinct_counts`, run once here rather than at every training step). Bag-of-words models build
+their encoded counts from either on device (`jaxlab.models.text`): no 25,000 × 10,000 count matrix is held anywhere. ``info["idf"]``: each id's inverse document frequency over the training part
 (scikit-learn's, fitted on a sparse count matrix), for the tf-idf encoding.
 """
 import os
@@ -73,6 +75,24 @@ def encode(texts, vocabulary: list[str], max_length: int, keep: str = "start") -
     return ids
 
 
+ENCODINGS = ("ids", "bag")
+
+
+def bags(ids: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """int32 [N, 2, length] bags of words (distinct ids, their counts) of ids [N, length], for `encoding="bag"`."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxlab.models import text  # the model's own function, so that both sides agree on the form
+    distinct = jax.jit(lambda x: jnp.stack(text.distinct_counts(x), axis=1))
+    out = np.zeros((len(ids), 2, ids.shape[1]), np.int32)
+    for first in range(0, len(ids), chunk):
+        block = ids[first:first + chunk]
+        padded = np.pad(block, ((0, chunk - len(block)), (0, 0))) if len(ids) > chunk else block  # one compilation
+        out[first:first + len(block)] = np.asarray(distinct(padded))[:len(block)]
+    return out
+
+
 def count_matrix(ids: np.ndarray, vocab_size: int):
     """Sparse [N, vocab_size] word counts of int ids [N, length] (padding not counted): scipy CSR, so that no dense
     N × vocab_size matrix is built."""
@@ -95,7 +115,10 @@ def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None
     """Splits from raw {"text", "label"} arrays: hold-out, vocabulary from the training part only, ids."""
     from jaxlab.data import Splits  # the registry imports this module
     max_length, vocab_size = config.get("max_length", 500), config.get("vocab_size", 10_000)
-    keep = config.get("keep", "start")
+    keep, encoding = config.get("keep", "start"), config.get("encoding", "ids")
+    if encoding not in ENCODINGS:
+        raise errors.Error(f"unknown data.encoding {encoding!r}: use --config.data.encoding=ids (token sequences) or "
+                           "bag (distinct ids and their counts, for bag-of-words models)")
     if max_length < 1:
         raise errors.Error(f"max_length must be positive, got {max_length} (--config.data.max_length=...)")
     train_part, validation = preprocess.validation_split(
@@ -103,17 +126,23 @@ def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None
         config.get("validation_split", 0.0))
     vocabulary = fit_vocabulary(train_part["text"], vocab_size)
 
-    def finish(dataset):
+    def ids_of(dataset):
         if dataset is None:
             return None
         return {"inputs": encode(dataset["text"], vocabulary, max_length, keep),
                 "label": np.asarray(dataset["label"]).astype(np.int32)}
 
-    train_part = finish(train_part)
-    info = {"num_classes": 2, "num_outputs": 1, "task": "binary", "input_shape": [max_length],
+    def finish(dataset):
+        if dataset is None or encoding == "ids":
+            return dataset
+        return {**dataset, "inputs": bags(dataset["inputs"])}
+
+    train_part = ids_of(train_part)
+    info = {"num_classes": 2, "num_outputs": 1, "task": "binary",
+            "input_shape": [2, max_length] if encoding == "bag" else [max_length], "encoding": encoding,
             "vocab_size": len(vocabulary), "max_length": max_length, "keep": keep, "pad_id": PAD_ID, "oov_id": OOV_ID,
             "vocabulary": vocabulary, "idf": fit_idf(train_part["inputs"], vocab_size).tolist()}
-    return Splits(train_part, finish(validation), finish(test), info)
+    return Splits(finish(train_part), finish(ids_of(validation)), finish(ids_of(test)), info)
 
 
 def load(config: ConfigDict, seed: int):

@@ -10,7 +10,9 @@
   word's inverse document frequency, each review scaled to unit L2 norm; the idf is fitted on the training part by
   the data loader and reaches the model as its `idf` field, see `jaxlab.models.build`). The ids-sum keeps working:
   each review's distinct ids are put first, one position each weighted by its encoded count, then padding
-  (`position_weights`); the bag's loops stop after the batch's longest list of distinct ids.
+  (`position_weights`); the bag's loops stop after the batch's longest list of distinct ids. The net reads id
+  sequences or, faster, bags (`data.encoding="bag"`: [batch, 2, length] distinct ids and their counts, made once by
+  the loader with `distinct_counts` instead of at every step).
 * `EmbedDense`: Embedding(10k, 32) → Flatten → Dense 100 → Dropout → Dense 10 → Dropout → concatenate(flattened
   embeddings, that) → Dense 1 (~1.9M parameters).
 * `EmbedConv`: Embedding(10k, 16) → BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout →
@@ -114,16 +116,9 @@ def _unit_rows(weights: jax.Array) -> jax.Array:
     return weights / jnp.where(norm > 0, norm, 1.0)
 
 
-def position_weights(ids: jax.Array, counts: str = "raw", idf=None) -> tuple[jax.Array, jax.Array]:
-    """(ids', weights) with Σ_p weights[:, p] · onehot(ids'[:, p]) = the `counts` encoding of each review's words.
-
-    raw: the ids themselves, weight 1 (0 for padding). binary / log1p / tfidf: each review's distinct ids in
-    increasing order, each once, weighing 1 / log(1 + its count) / (1 + ln its count) × idf[id] (tfidf, then the
-    review scaled to unit norm), then padding (id 0, weight 0) — so the bag stops after the longest review's
-    distinct ids (about 450 of 1000 positions in IMDB). `idf`: [vocab_size] inverse document frequencies."""
-    _check_counts(counts, idf)
-    if counts == "raw":
-        return ids, (ids > 0).astype(jnp.float32)
+def distinct_counts(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Each review's word-count vector in sparse form: its distinct non-padding ids in increasing order, each with
+    its number of occurrences, then padding (id 0, count 0). [batch, length] ids → two int32 [batch, length]."""
     ids = jnp.sort(ids, axis=1)
     length = ids.shape[1]
     starts = jnp.concatenate([jnp.ones_like(ids[:, :1], bool), ids[:, 1:] != ids[:, :-1]], axis=1)
@@ -132,46 +127,80 @@ def position_weights(ids: jax.Array, counts: str = "raw", idf=None) -> tuple[jax
     start_positions = jnp.where(starts, jnp.arange(length), length)
     next_start = jax.lax.cummin(jnp.concatenate([start_positions[:, 1:], jnp.full_like(ids[:, :1], length)], axis=1),
                                 axis=1, reverse=True)
-    occurrences = (next_start - jnp.arange(length)).astype(jnp.float32)
-    if counts == "binary":
-        weights = first.astype(jnp.float32)
-    elif counts == "log1p":
-        weights = jnp.where(first, jnp.log1p(occurrences), 0.0)
-    else:
-        tf_idf = (1.0 + jnp.log(jnp.maximum(occurrences, 1.0))) * jnp.asarray(idf, jnp.float32)[ids]
-        weights = _unit_rows(jnp.where(first, tf_idf, 0.0))
+    occurrences = jnp.where(first, next_start - jnp.arange(length), 0).astype(jnp.int32)
     # the distinct ids to the front, in order: the k-th distinct id of a review goes to position k (the rest dropped)
     rows = jnp.arange(ids.shape[0])[:, None]
     target = jnp.where(first, jnp.cumsum(first, axis=1) - 1, length)
-    compact_ids = jnp.zeros_like(ids).at[rows, target].set(ids, mode="drop")
-    return compact_ids, jnp.zeros_like(weights).at[rows, target].set(weights, mode="drop")
+    compact = jnp.zeros((2,) + ids.shape, jnp.int32).at[:, rows, target].set(
+        jnp.stack([ids.astype(jnp.int32), occurrences]), mode="drop")
+    return compact[0], compact[1]
 
 
-def bag_of_words(table: jax.Array, ids: jax.Array, counts: str = "raw", idf=None) -> jax.Array:
-    """Σ over each row's non-padding ids of `table[id]`, i.e. encoded counts @ table: [batch, length] ids →
-    [batch, features]; `counts` = raw | binary | log1p | tfidf (see `position_weights`)."""
-    ids, weights = position_weights(ids, counts, idf)
-    return weighted_bag(table, ids, weights)
+def is_bag(inputs) -> bool:
+    """Whether text inputs are bags ([batch, 2, length]: distinct ids and their counts, `data.encoding="bag"`)
+    rather than id sequences ([batch, length])."""
+    return inputs.ndim == 3 and inputs.shape[1] == 2
 
 
-def word_counts(ids: jax.Array, vocab_size: int, counts: str = "raw", idf=None) -> jax.Array:
-    """Dense [batch, vocab_size] float32 counts of each id (padding not counted), encoded as `counts` says: the
-    Keras-style input."""
+def review_bags(inputs: jax.Array, distinct: bool) -> tuple[jax.Array, jax.Array]:
+    """(ids, counts), two [batch, length] int32 arrays whose Σ_p counts[:, p] · onehot(ids[:, p]) is each review's
+    word counts, from bags (`data.encoding="bag"`: the loader ran `distinct_counts` once) or from id sequences
+    (each token counts 1; `distinct`: made distinct with `distinct_counts` here, at every step)."""
+    if is_bag(inputs):
+        return inputs[:, 0], inputs[:, 1]
+    if distinct:
+        return distinct_counts(inputs)
+    return inputs, (inputs > 0).astype(jnp.int32)
+
+
+def position_weights(inputs: jax.Array, counts: str = "raw", idf=None) -> tuple[jax.Array, jax.Array]:
+    """(ids, weights) with Σ_p weights[:, p] · onehot(ids[:, p]) = the `counts` encoding of each review's words.
+
+    raw: the ids as they are, weighted by their counts (1 per token of a sequence, 0 for padding). binary / log1p /
+    tfidf: each review's distinct ids in increasing order, each once, weighing 1 / log(1 + its count) / (1 + ln its
+    count) × idf[id] (tfidf, then the review scaled to unit norm), then padding (id 0, weight 0) — so the bag stops
+    after the longest review's distinct ids (about 450 of 1000 positions in IMDB). `inputs`: id sequences or bags
+    (`review_bags`); `idf`: [vocab_size] inverse document frequencies."""
     _check_counts(counts, idf)
+    ids, occurrences = review_bags(inputs, distinct=counts != "raw")
+    occurrences = occurrences.astype(jnp.float32)
+    if counts == "raw":
+        weights = occurrences
+    elif counts == "binary":
+        weights = (occurrences > 0).astype(jnp.float32)
+    elif counts == "log1p":
+        weights = jnp.log1p(occurrences)
+    else:
+        tf_idf = (1.0 + jnp.log(jnp.maximum(occurrences, 1.0))) * jnp.asarray(idf, jnp.float32)[ids]
+        weights = _unit_rows(jnp.where(occurrences > 0, tf_idf, 0.0))
+    return ids, weights
+
+
+def bag_of_words(table: jax.Array, inputs: jax.Array, counts: str = "raw", idf=None) -> jax.Array:
+    """Σ over each row's non-padding ids of `table[id]`, i.e. encoded counts @ table: [batch, length] ids (or bags)
+    → [batch, features]; `counts` = raw | binary | log1p | tfidf (see `position_weights`)."""
+    return weighted_bag(table, *position_weights(inputs, counts, idf))
+
+
+def word_counts(inputs: jax.Array, vocab_size: int, counts: str = "raw", idf=None) -> jax.Array:
+    """Dense [batch, vocab_size] float32 counts of each id (padding not counted) of id sequences or bags, encoded as
+    `counts` says: the Keras-style input."""
+    _check_counts(counts, idf)
+    ids, occurrences = review_bags(inputs, distinct=False)
     rows = jnp.arange(ids.shape[0])[:, None]
-    dense = jnp.zeros((ids.shape[0], vocab_size), jnp.float32).at[rows, ids].add((ids > 0).astype(jnp.float32))
+    dense = jnp.zeros((ids.shape[0], vocab_size), jnp.float32).at[rows, ids].add(occurrences.astype(jnp.float32))
     if counts == "tfidf":
         sublinear = jnp.where(dense > 0, 1.0 + jnp.log(jnp.maximum(dense, 1.0)), 0.0)
         return _unit_rows(sublinear * jnp.asarray(idf, jnp.float32)[None, :])
     return {"raw": dense, "binary": (dense > 0).astype(jnp.float32), "log1p": jnp.log1p(dense)}[counts]
 
 
-def encoded_counts(ids: jax.Array, vocab_size: int, bag: str = "scan", counts: str = "raw", idf=None):
+def encoded_counts(inputs: jax.Array, vocab_size: int, bag: str = "scan", counts: str = "raw", idf=None):
     """The net's input as its bags read it: `position_weights`' (ids, weights) for bag="scan", the dense
     [batch, vocab_size] `word_counts` for bag="dense"."""
     if bag not in BAGS:
         raise errors.Error(f"unknown bag {bag!r}: choose one of {', '.join(BAGS)} (--config.model.bag=...)")
-    return word_counts(ids, vocab_size, counts, idf) if bag == "dense" else position_weights(ids, counts, idf)
+    return word_counts(inputs, vocab_size, counts, idf) if bag == "dense" else position_weights(inputs, counts, idf)
 
 
 class BagDense(nn.Module):
@@ -193,9 +222,15 @@ class BagDense(nn.Module):
         return y
 
 
-def _check_ids(ids, vocab_size: int):
+def _check_ids(ids, vocab_size: int, bags: bool = False):
+    """int32 token ids [batch, length], or bags [batch, 2, length] (`is_bag`) where the model reads `bags`."""
     if not jnp.issubdtype(ids.dtype, jnp.integer):
         raise errors.Error(f"text models take int32 token ids, got {ids.dtype}: use a text dataset (imdb_reviews)")
+    if is_bag(ids):
+        if not bags:
+            raise errors.Error("this model reads id sequences, the data are bags of words: use "
+                               "--config.data.encoding=ids")
+        return ids.astype(jnp.int32)
     return ids.astype(jnp.int32).reshape(ids.shape[0], -1)
 
 
@@ -214,7 +249,7 @@ class BowConcat(nn.Module):
 
     @nn.compact
     def __call__(self, ids, *, train: bool):
-        ids = _check_ids(ids, self.vocab_size)
+        ids = _check_ids(ids, self.vocab_size, bags=True)
         dtype = jnp.dtype(self.dtype)
         # both bags (the first layer and the counts part of the last) read the same encoded counts
         encoded = encoded_counts(ids, self.vocab_size, self.bag, self.counts, self.idf)
