@@ -7,7 +7,7 @@ Two modes, chosen by `config.parallelism`:
   through the axis name ``"batch"``.
 * ``jit``: global arrays on a one-axis ``Mesh`` (``"data"``) with ``NamedSharding``: replicated values use
   ``P()``, batch indices are split along the batch axis, and XLA inserts the collectives — except where a model
-  marks a sum over the batch with `summed_over_batch` (the bag-of-words gradient), which is reduced once.
+  marks per-example work and sums over the batch with `over_batch` (the bag-of-words layer and its gradient).
 
 Data on the devices is always [devices, rows held, ...], device d holding slice d (in pmap each device sees its
 own rows; under jit the leading axis is sharded over the mesh) — the same rows on every device, or each device's
@@ -175,44 +175,58 @@ def cross_replica_mean(tree: Any, mode: str) -> Any:
     return tree
 
 
-def summed_over_batch(fn: Callable, sharding_rule: str) -> Callable:
-    """`fn(*args)`, where every argument's leading axis is the batch and the result is a sum over the batch's
-    examples (e.g. a gradient table), for jit on several devices: each device applies `fn` to its own examples and
-    one all-reduce adds the results. Left to the partitioner, a loop inside `fn` that accumulates into a
-    replicated value all-reduces it at every iteration. One device or pmap: `fn` itself; under vmap: `fn`
-    vmapped (a partitioned op has no batching rule). `sharding_rule`: Shardy's einsum-like rule, the batch
-    factor named ``b`` (e.g. ``"b l, b d -> v d"``)."""
+def over_batch(fn: Callable, sharding_rule: str) -> Callable:
+    """`fn(*args)` for jit on several devices with the batch split over them: each device applies `fn` to its own
+    examples. `sharding_rule` is Shardy's einsum-like rule with the batch factor named ``b``: arguments whose first
+    factor is ``b`` are split by example, the others replicated; a result whose first factor is ``b`` stays split by
+    example (e.g. ``"v d, b l, b l -> b d"``: one output row per example, no communication), any other result is a
+    sum over the batch's examples, added up by one all-reduce (e.g. ``"b l, b l, b d -> v d"``: a gradient table).
+    Left to the partitioner, a loop inside `fn` that accumulates into a replicated value all-reduces it at every
+    iteration, and a sort over the batch gathers every example to every device. One device or pmap: `fn` itself;
+    under vmap: `fn` vmapped (a partitioned op has no batching rule)."""
+    operands, result = (part.strip() for part in sharding_rule.split("->"))
+    split_args = [factors.split()[0] == "b" for factors in operands.split(",")]
+    split_result = result.split()[0] == "b"
+
     @custom_partitioning
     def partitioned(*args):
         return fn(*args)
 
+    def batch_axes_of(arg_shapes):
+        batch_arg = arg_shapes[split_args.index(True)]
+        spec = getattr(batch_arg.sharding, "spec", None)
+        return spec[0] if spec else None  # the mesh axes the batch is split over (None: not split)
+
+    def sharding(mesh, batch_axes, split: bool, rank: int):
+        return NamedSharding(mesh, P(batch_axes, *[None] * (rank - 1)) if split else P())
+
     def partition(mesh, arg_shapes, result_shape):
-        del result_shape
-        spec = getattr(arg_shapes[0].sharding, "spec", None)
-        batch_axes = spec[0] if spec else None  # the mesh axes the batch is split over (None: not split)
+        batch_axes = batch_axes_of(arg_shapes)
 
         def per_device(*args):
-            total = fn(*args)
-            return total if batch_axes is None else jax.lax.psum(total, batch_axes)
+            out = fn(*args)
+            return out if split_result or batch_axes is None else jax.lax.psum(out, batch_axes)
 
-        by_example = tuple(NamedSharding(mesh, P(batch_axes, *[None] * (len(shape.shape) - 1)))
-                           for shape in arg_shapes)
-        return mesh, per_device, NamedSharding(mesh, P()), by_example
+        in_shardings = tuple(sharding(mesh, batch_axes, split, len(shape.shape))
+                             for split, shape in zip(split_args, arg_shapes))
+        return mesh, per_device, sharding(mesh, batch_axes, split_result, len(result_shape.shape)), in_shardings
 
-    partitioned.def_partition(partition, sharding_rule=sharding_rule,
-                              infer_sharding_from_operands=lambda mesh, *_: NamedSharding(mesh, P()))
+    def infer(mesh, arg_shapes, result_shape):
+        return sharding(mesh, batch_axes_of(arg_shapes), split_result, len(result_shape.shape))
+
+    partitioned.def_partition(partition, sharding_rule=sharding_rule, infer_sharding_from_operands=infer)
 
     @custom_batching.custom_vmap
-    def summed(*args):
+    def mapped(*args):
         return partitioned(*args)
 
-    @summed.def_vmap
+    @mapped.def_vmap
     def _vmapped(axis_size, in_batched, *args):
         args = [arg if batched else jnp.broadcast_to(arg, (axis_size,) + arg.shape)
                 for arg, batched in zip(args, in_batched)]
         return jax.vmap(fn)(*args), True
 
-    return summed
+    return mapped
 
 
 def device_index(mode: str) -> jax.Array | int:

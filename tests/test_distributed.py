@@ -159,7 +159,7 @@ def test_each_process_reads_only_its_rows_of_a_prepared_dataset(tiny, tmp_path, 
 
 
 def test_two_processes_train_the_bag_of_words_net_like_one_under_jit(tiny, tmp_path):
-    """The BoW net's table gradient is a partitioned op under jit (`parallel.summed_over_batch`: each device sums
+    """The BoW net's table gradient is a partitioned op under jit (`parallel.over_batch`: each device sums
     its own reviews, one all-reduce): across 2 processes it trains like 1 process × 8 devices."""
     settings = {"num_epochs": 2, "batch_size": 16, "eval_batch_size": 16, "data.vocab_size": 50,
                 "data.max_length": 12}

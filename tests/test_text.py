@@ -177,6 +177,12 @@ def test_bag_gradient_with_the_batch_split_over_devices():
     np.testing.assert_allclose(grad_fn(table, ids, upstream), expected, atol=1e-5)
     hlo = grad_fn.lower(table, *split).compile().as_text()
     assert "all-reduce(" in hlo and not _loop_bodies_containing(hlo, "all-reduce")
+    # the forward: each device sums its own reviews (sorted longest first on the device), no communication at all
+    forward = jax.jit(lambda t, i: text.bag_of_words(t, i, "log1p"))
+    np.testing.assert_allclose(forward(table, split[0]), _brute_force_counts(ids, 60, "log1p") @ table, atol=1e-5)
+    assert forward(table, split[0]).sharding.spec[0] == "data"
+    assert not re.search(r"all-gather|all-reduce|all-to-all|collective-permute",
+                         forward.lower(table, split[0]).compile().as_text())
     tables = np.stack([table, 2 * table])
     vmapped = jax.vmap(grad_fn, in_axes=(0, None, 0))(tables, ids, np.stack([upstream, -upstream]))
     np.testing.assert_allclose(vmapped, np.stack([expected, -expected]), atol=1e-5)
@@ -245,3 +251,11 @@ def test_idf_comes_from_the_data_not_the_config():
     assert models.build(config, 1, info={"idf": [0.0, 1.0, 2.0, 3.0]}).idf == (0.0, 1.0, 2.0, 3.0)
     with pytest.raises(errors.Error, match="no option idf"):
         models.build(ConfigDict({**config.to_dict(), "idf": [1.0] * 4}), 1)
+
+
+def test_a_model_vocabulary_smaller_than_the_datas_is_an_error():
+    """The bag indexes its table with the data's ids unchecked (a faster gather): the ids must fit."""
+    for config in (ConfigDict({"name": "bow_concat", "vocab_size": 40}), ConfigDict({"name": "embed_conv"})):
+        with pytest.raises(errors.Error, match=r"model.vocab_size \d+ is smaller than the data's vocabulary \(20000"):
+            models.build(config, 1, info={"vocab_size": 20_000})
+    assert models.build(ConfigDict({"name": "bow_concat", "vocab_size": 40}), 1, info={"vocab_size": 40}).vocab_size == 40

@@ -81,10 +81,9 @@ ENCODINGS = ("ids", "bag")
 def bags(ids: np.ndarray, chunk: int = 2048) -> np.ndarray:
     """int32 [N, 2, length] bags of words (distinct ids, their counts) of ids [N, length], for `encoding="bag"`."""
     import jax
-    import jax.numpy as jnp
 
     from jaxlab.models import text  # the model's own function, so that both sides agree on the form
-    distinct = jax.jit(lambda x: jnp.stack(text.distinct_counts(x), axis=1))
+    distinct = jax.jit(text.distinct_counts)
     out = np.zeros((len(ids), 2, ids.shape[1]), np.int32)
     for first in range(0, len(ids), chunk):
         block = ids[first:first + chunk]

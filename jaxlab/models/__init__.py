@@ -42,6 +42,12 @@ def build(config: ConfigDict, num_outputs: int, axis_name: str | None = None, in
     if unknown:
         raise errors.Error(f"model {config.name!r} has no option {', '.join(unknown)}: its options are "
                            f"{', '.join(sorted(options))}")
+    data_vocab = (info or {}).get("vocab_size")
+    if data_vocab and "vocab_size" in fields:  # text models index their tables with the data's ids, unchecked
+        model_vocab = kwargs.get("vocab_size", {f.name: f.default for f in dataclasses.fields(cls)}["vocab_size"])
+        if model_vocab < data_vocab:
+            raise errors.Error(f"model.vocab_size {model_vocab} is smaller than the data's vocabulary ({data_vocab} "
+                               f"ids): set --config.model.vocab_size={data_vocab} or more")
     kwargs.update({key: info[key] for key in FROM_DATA if key in fields and key in (info or {})})
     kwargs = {key: tuple(value) if isinstance(value, list) else value for key, value in kwargs.items()}
     if "axis_name" in fields:

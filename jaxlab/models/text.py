@@ -41,32 +41,69 @@ def _sum_dtype(dtype):
     return jnp.promote_types(dtype, jnp.float32)
 
 
-def _num_positions(weights):
-    """Positions the bag visits: up to the last one with a non-zero weight in any review (every later position
-    weighs 0 in every review, so adding it changes nothing)."""
+_UNROLL = 4       # positions per step of the forward loop (fewer loop steps; the step's overhead dominated)
+_MIN_ROWS = 16    # the smallest group of reviews a loop runs over
+_IN_RANGE = {"mode": "promise_in_bounds", "wrap_negative_indices": False}  # ids are in [0, vocab_size)
+
+
+def _lengths(weights):
+    """Each review's positions to visit: up to its last non-zero weight (later positions weigh 0)."""
     position = jnp.arange(1, weights.shape[1] + 1)
-    return jnp.max(jnp.where(weights != 0, position, 0))
+    return jnp.max(jnp.where(weights != 0, position, 0), axis=1)
+
+
+def _num_positions(weights):
+    """Positions the bag visits: up to the last one with a non-zero weight in any review."""
+    return jnp.max(_lengths(weights))
+
+
+def _longest_first(ids, weights, steps_of: int = 1):
+    """The reviews longest first, and the loops over them: [(reviews, first step, end step)], where the first
+    `reviews` (B, B/2, B/4, … ≥ 16) of that order are the only ones with positions left from `first step` on —
+    a loop over positions visits B/2 reviews once half of them are done, B/4 once three quarters are, … instead of
+    every review up to the longest one (IMDB, 1000 ids: ≈ 87k instead of 213k review-positions per 512 reviews).
+    Steps are of `steps_of` positions."""
+    batch = ids.shape[0]
+    lengths = _lengths(weights)
+    order = jnp.argsort(-lengths)
+    steps = (lengths[order] + steps_of - 1) // steps_of  # longest first
+    groups = [batch >> k for k in range(batch.bit_length()) if batch >> k >= min(_MIN_ROWS, batch)]
+    ends = [steps[rows] for rows in groups[1:]] + [steps[0]]  # the reviews after the first `rows` end there
+    return order, list(zip(groups, [0] + ends[:-1], ends))
 
 
 def _bag_sum(table, ids, weights):
-    ids_t, weights_t = ids.T, weights.T
-
-    def body(position, total):
-        return total + table[ids_t[position]] * weights_t[position][:, None].astype(table.dtype)
-
+    """Σ_p weights[:, p] · table[ids[:, p]], summed position by position in at least float32 (`_sum_dtype`), the
+    reviews longest first (`_longest_first`), `_UNROLL` positions per loop step."""
+    length = -(-ids.shape[1] // _UNROLL) * _UNROLL  # positions padded to whole steps (id 0, weight 0)
+    ids, weights = (jnp.concatenate([x, jnp.zeros((x.shape[0], length - x.shape[1]), x.dtype)], axis=1)
+                    for x in (ids, weights))
+    order, loops = _longest_first(ids, weights, _UNROLL)
+    ids_t, weights_t = (x[order].T.reshape(length // _UNROLL, _UNROLL, -1) for x in (ids, weights))
     total = jnp.zeros((ids.shape[0], table.shape[1]), _sum_dtype(table.dtype))
-    return jax.lax.fori_loop(0, _num_positions(weights), body, total).astype(table.dtype)
+    for rows, first, end in loops:
+        def body(step, partial, rows=rows):
+            for offset in range(_UNROLL):
+                gathered = table.at[ids_t[step, offset, :rows]].get(**_IN_RANGE)
+                partial = partial + gathered * weights_t[step, offset, :rows, None].astype(table.dtype)
+            return partial
+        total = jax.lax.dynamic_update_slice(total, jax.lax.fori_loop(first, end, body, total[:rows]), (0, 0))
+    return jnp.zeros_like(total).at[order].set(total).astype(table.dtype)  # back in the reviews' order
+
+
+# Under jit with the reviews split over devices, each device sums its own reviews (no communication).
+_split_bag_sum = parallel.over_batch(_bag_sum, "v d, b l, b l -> b d")
 
 
 @jax.custom_vjp
 def weighted_bag(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
     """Σ over positions p of `weights[:, p] * table[ids[:, p]]`: [batch, length] ids and weights → [batch, features]
     in `table`'s dtype (summed in at least float32). Differentiable in `table` only (the weights come from the ids)."""
-    return _bag_sum(table, ids, weights)
+    return _split_bag_sum(table, ids, weights)
 
 
 def _bag_forward(table, ids, weights):
-    return _bag_sum(table, ids, weights), (table, ids, weights)  # the table only for its shape and dtype
+    return _split_bag_sum(table, ids, weights), (table, ids, weights)
 
 
 def _bag_backward(residuals, grad):
@@ -79,24 +116,25 @@ def _bag_backward(residuals, grad):
 
 def _scatter_rows(ids, weights, grad, vocab_size: int):
     """The bag's table gradient: row ids[b, p] of a [vocab_size, features] table gets weights[b, p] × grad[b],
-    one token position per loop step."""
-    ids_t, weights_t = ids.T, weights.T
-
-    def body(position, grad_table):
-        return grad_table.at[ids_t[position]].add(grad * weights_t[position][:, None])
-
-    zeros = jnp.zeros((vocab_size, grad.shape[1]), grad.dtype)
-    return jax.lax.fori_loop(0, _num_positions(weights), body, zeros)
+    one token position per loop step, the reviews longest first (`_longest_first`)."""
+    order, loops = _longest_first(ids, weights)
+    ids_t, weights_t, grad = ids[order].T, weights[order].T, grad[order]
+    grad_table = jnp.zeros((vocab_size, grad.shape[1]), grad.dtype)
+    for rows, first, end in loops:
+        def body(position, grad_table, rows=rows):
+            return grad_table.at[ids_t[position, :rows]].add(grad[:rows] * weights_t[position, :rows, None],
+                                                             **_IN_RANGE)
+        grad_table = jax.lax.fori_loop(first, end, body, grad_table)
+    return grad_table
 
 
 @functools.lru_cache(maxsize=None)
 def _table_gradient(vocab_size: int):
     """`_scatter_rows` for one vocabulary size; under jit with the reviews split over devices each device scatters
-    its own reviews and one all-reduce adds the tables (`parallel.summed_over_batch`; before, the loop's table was
+    its own reviews and one all-reduce adds the tables (`parallel.over_batch`; before, the loop's table was
     all-reduced at every one of the 500 positions: a BoW epoch on 2 CPU devices took 52-57 s, now 0.5-0.8 s,
     benchmarks/README.md)."""
-    return parallel.summed_over_batch(functools.partial(_scatter_rows, vocab_size=vocab_size),
-                                      "b l, b l, b d -> v d")
+    return parallel.over_batch(functools.partial(_scatter_rows, vocab_size=vocab_size), "b l, b l, b d -> v d")
 
 
 weighted_bag.defvjp(_bag_forward, _bag_backward)
@@ -116,9 +154,7 @@ def _unit_rows(weights: jax.Array) -> jax.Array:
     return weights / jnp.where(norm > 0, norm, 1.0)
 
 
-def distinct_counts(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Each review's word-count vector in sparse form: its distinct non-padding ids in increasing order, each with
-    its number of occurrences, then padding (id 0, count 0). [batch, length] ids → two int32 [batch, length]."""
+def _distinct_counts(ids: jax.Array) -> jax.Array:
     ids = jnp.sort(ids, axis=1)
     length = ids.shape[1]
     starts = jnp.concatenate([jnp.ones_like(ids[:, :1], bool), ids[:, 1:] != ids[:, :-1]], axis=1)
@@ -131,9 +167,19 @@ def distinct_counts(ids: jax.Array) -> tuple[jax.Array, jax.Array]:
     # the distinct ids to the front, in order: the k-th distinct id of a review goes to position k (the rest dropped)
     rows = jnp.arange(ids.shape[0])[:, None]
     target = jnp.where(first, jnp.cumsum(first, axis=1) - 1, length)
-    compact = jnp.zeros((2,) + ids.shape, jnp.int32).at[:, rows, target].set(
-        jnp.stack([ids.astype(jnp.int32), occurrences]), mode="drop")
-    return compact[0], compact[1]
+    return jnp.zeros((ids.shape[0], 2, length), jnp.int32).at[rows, :, target].set(
+        jnp.stack([ids.astype(jnp.int32), occurrences], axis=-1), mode="drop")
+
+
+# Under jit with the reviews split over devices, each device counts its own reviews.
+_split_distinct_counts = parallel.over_batch(_distinct_counts, "b l -> b t l")
+
+
+def distinct_counts(ids: jax.Array) -> jax.Array:
+    """Each review's word-count vector in sparse form, its bag: [batch, length] ids → int32 [batch, 2, length],
+    [:, 0] the review's distinct non-padding ids in increasing order, [:, 1] their numbers of occurrences, then
+    padding (id 0, count 0)."""
+    return _split_distinct_counts(ids)
 
 
 def is_bag(inputs) -> bool:
@@ -149,7 +195,8 @@ def review_bags(inputs: jax.Array, distinct: bool) -> tuple[jax.Array, jax.Array
     if is_bag(inputs):
         return inputs[:, 0], inputs[:, 1]
     if distinct:
-        return distinct_counts(inputs)
+        bags = distinct_counts(inputs)
+        return bags[:, 0], bags[:, 1]
     return inputs, (inputs > 0).astype(jnp.int32)
 
 
@@ -251,12 +298,18 @@ class BowConcat(nn.Module):
     def __call__(self, ids, *, train: bool):
         ids = _check_ids(ids, self.vocab_size, bags=True)
         dtype = jnp.dtype(self.dtype)
-        # both bags (the first layer and the counts part of the last) read the same encoded counts
         encoded = encoded_counts(ids, self.vocab_size, self.bag, self.counts, self.idf)
+        # The two layers that read the counts, the first hidden layer and the counts part of the output layer (Dense
+        # over concatenate(counts, x), its kernel split into the counts rows and the x rows), are one bag over a
+        # [vocab_size, hidden[0] + num_outputs] kernel: each review's words are visited once.
+        first = self.hidden[0] if self.hidden else 0
+        both = BagDense(first + self.num_outputs, self.vocab_size, self.bag, use_bias=False, dtype=self.dtype,
+                        name="bag")(encoded)
+        logits = both[:, first:].astype(jnp.float32)
         x = None
         for index, units in enumerate(self.hidden):
             if index == 0:
-                x = BagDense(units, self.vocab_size, self.bag, dtype=self.dtype)(encoded)
+                x = both[:, :first] + self.param("bag_bias", nn.initializers.zeros, (units,)).astype(dtype)
             else:
                 x = nn.Dense(units, dtype=dtype)(x)
             if self.batch_norm:
@@ -265,9 +318,6 @@ class BowConcat(nn.Module):
             x = nn.relu(x)
             if self.dropout:
                 x = nn.Dropout(self.dropout, deterministic=not train)(x)
-        # Dense over concatenate(counts, x): its kernel split into the counts rows (a bag) and the x rows.
-        logits = BagDense(self.num_outputs, self.vocab_size, self.bag, use_bias=False,
-                          dtype=self.dtype)(encoded).astype(jnp.float32)
         return logits + nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32) if x is not None else logits
 
 
