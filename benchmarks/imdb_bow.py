@@ -43,7 +43,7 @@ def jaxlab_epoch_seconds(config, ids, labels, bag: str, epochs: int, batch_size:
     whole epoch as one `lax.scan`, as `train.fit` runs it; the first two epochs are excluded: compilation)."""
     config = config.copy_and_resolve_references()
     config.batch_size, config.model.bag, config.data.validation_split = batch_size, bag, 0.0
-    inputs = imdb.bags(ids) if config.data.encoding == "bag" else ids  # as the loader gives them
+    inputs = imdb.cut_to_longest(imdb.bags(ids))[0] if config.data.encoding == "bag" else ids  # as the loader does
     info = {"num_classes": 2, "num_outputs": 1, "task": "binary", "input_shape": list(inputs.shape[1:]),
             "idf": imdb.fit_idf(ids, config.data.vocab_size).tolist()}
     splits = Splits({"inputs": inputs, "label": labels}, None, None, info)

@@ -134,7 +134,7 @@ def jaxlab_case(bench: Bench, contender: str, quick: bool) -> dict:
     fit = fitted(bench, inputs)
     if config.data.get("encoding") == "bag":  # the ids as the config's loader gives them: bags of words
         from jaxlab.data import imdb
-        inputs = imdb.bags(inputs)
+        inputs = imdb.cut_to_longest(imdb.bags(inputs))[0]
     info = {"num_classes": bench.num_classes, "num_outputs": 1 if binary else bench.num_classes,
             "task": config.task, "input_shape": list(inputs.shape[1:]), **fit}
     model = models.build(config.model, info["num_outputs"], parallel.axis_name(config.parallelism), info)

@@ -177,42 +177,59 @@ def cross_replica_mean(tree: Any, mode: str) -> Any:
 
 def over_batch(fn: Callable, sharding_rule: str) -> Callable:
     """`fn(*args)` for jit on several devices with the batch split over them: each device applies `fn` to its own
-    examples. `sharding_rule` is Shardy's einsum-like rule with the batch factor named ``b``: arguments whose first
-    factor is ``b`` are split by example, the others replicated; a result whose first factor is ``b`` stays split by
-    example (e.g. ``"v d, b l, b l -> b d"``: one output row per example, no communication), any other result is a
-    sum over the batch's examples, added up by one all-reduce (e.g. ``"b l, b l, b d -> v d"``: a gradient table).
-    Left to the partitioner, a loop inside `fn` that accumulates into a replicated value all-reduces it at every
-    iteration, and a sort over the batch gathers every example to every device. One device or pmap: `fn` itself;
-    under vmap: `fn` vmapped (a partitioned op has no batching rule)."""
-    operands, result = (part.strip() for part in sharding_rule.split("->"))
-    split_args = [factors.split()[0] == "b" for factors in operands.split(",")]
-    split_result = result.split()[0] == "b"
+    examples. `sharding_rule` is Shardy's einsum-like rule with the batch factor named ``b``: arguments with a ``b``
+    factor are split along it, the others replicated; a result with a ``b`` factor stays split along it (e.g.
+    ``"v d, b l -> b d"``: one output row per example, no communication), a result without one is a sum over the
+    batch's examples, added up by one all-reduce (e.g. ``"b l, b d -> v d"``: a gradient table). Several results:
+    ``"b l -> b, l b"``. Left to the partitioner, a loop inside `fn` that accumulates into a replicated value
+    all-reduces it at every iteration, and a sort over the batch gathers every example to every device. One device
+    or pmap: `fn` itself; under vmap: `fn` vmapped (a partitioned op has no batching rule)."""
+    operands, results = (part.strip() for part in sharding_rule.split("->"))
+
+    def batch_dims(factors: str) -> list[int | None]:
+        return [each.split().index("b") if "b" in each.split() else None for each in factors.split(",")]
+
+    arg_dims, result_dims = batch_dims(operands), batch_dims(results)
+    several = len(result_dims) > 1
 
     @custom_partitioning
     def partitioned(*args):
         return fn(*args)
 
     def batch_axes_of(arg_shapes):
-        batch_arg = arg_shapes[split_args.index(True)]
-        spec = getattr(batch_arg.sharding, "spec", None)
-        return spec[0] if spec else None  # the mesh axes the batch is split over (None: not split)
+        index = next(i for i, dim in enumerate(arg_dims) if dim is not None)
+        spec = getattr(arg_shapes[index].sharding, "spec", None)
+        dim = arg_dims[index]
+        return spec[dim] if spec is not None and len(spec) > dim else None  # None: the batch is not split
 
-    def sharding(mesh, batch_axes, split: bool, rank: int):
-        return NamedSharding(mesh, P(batch_axes, *[None] * (rank - 1)) if split else P())
+    def sharding(mesh, batch_axes, dim: int | None, rank: int):
+        spec = [None] * rank
+        if dim is not None:
+            spec[dim] = batch_axes
+        return NamedSharding(mesh, P(*spec))
+
+    def result_shardings(mesh, batch_axes, result_shape):
+        shapes = result_shape if several else (result_shape,)
+        out = tuple(sharding(mesh, batch_axes, dim, len(shape.shape)) for dim, shape in zip(result_dims, shapes))
+        return out if several else out[0]
 
     def partition(mesh, arg_shapes, result_shape):
         batch_axes = batch_axes_of(arg_shapes)
 
         def per_device(*args):
             out = fn(*args)
-            return out if split_result or batch_axes is None else jax.lax.psum(out, batch_axes)
+            if batch_axes is None:
+                return out
+            summed = [value if dim is not None else jax.lax.psum(value, batch_axes)
+                      for dim, value in zip(result_dims, out if several else (out,))]
+            return tuple(summed) if several else summed[0]
 
-        in_shardings = tuple(sharding(mesh, batch_axes, split, len(shape.shape))
-                             for split, shape in zip(split_args, arg_shapes))
-        return mesh, per_device, sharding(mesh, batch_axes, split_result, len(result_shape.shape)), in_shardings
+        in_shardings = tuple(sharding(mesh, batch_axes, dim, len(shape.shape))
+                             for dim, shape in zip(arg_dims, arg_shapes))
+        return mesh, per_device, result_shardings(mesh, batch_axes, result_shape), in_shardings
 
     def infer(mesh, arg_shapes, result_shape):
-        return sharding(mesh, batch_axes_of(arg_shapes), split_result, len(result_shape.shape))
+        return result_shardings(mesh, batch_axes_of(arg_shapes), result_shape)
 
     partitioned.def_partition(partition, sharding_rule=sharding_rule, infer_sharding_from_operands=infer)
 
@@ -224,7 +241,8 @@ def over_batch(fn: Callable, sharding_rule: str) -> Callable:
     def _vmapped(axis_size, in_batched, *args):
         args = [arg if batched else jnp.broadcast_to(arg, (axis_size,) + arg.shape)
                 for arg, batched in zip(args, in_batched)]
-        return jax.vmap(fn)(*args), True
+        out = jax.vmap(fn)(*args)
+        return out, jax.tree.map(lambda _: True, out)
 
     return mapped
 

@@ -126,8 +126,8 @@ def test_distinct_ids_come_first_and_the_bag_stops_after_them():
 
 
 def test_bag_encoding_holds_each_reviews_distinct_ids_and_counts():
-    """data.encoding=bag: per review its distinct ids in increasing order, then their counts, padded with 0 — the
-    same words as the id sequences (the idf too), made in chunks of any size."""
+    """data.encoding=bag: per review its distinct ids in increasing order, then their counts, padded with 0 to the
+    longest list in the data — the same words as the id sequences (the idf too), made in chunks of any size."""
     np.testing.assert_array_equal(imdb.bags(IDS), [[[1, 5, 9, 0, 0, 0, 0, 0], [2, 3, 1, 0, 0, 0, 0, 0]],
                                                    [[1, 2, 3, 4, 5, 6, 7, 39], [1] * 8],
                                                    [[0] * 8, [0] * 8],
@@ -137,12 +137,13 @@ def test_bag_encoding_holds_each_reviews_distinct_ids_and_counts():
     config = ConfigDict({"validation_split": 0.2, "vocab_size": 100, "max_length": 6})
     sequences = imdb.make_splits(train, test, config)
     bags = imdb.make_splits(train, test, ConfigDict({**config.to_dict(), "encoding": "bag"}))
-    for split in ("train", "validation", "test"):
+    for split in ("train", "validation", "test"):  # cut to the longest list of distinct ids: 3 ("great film ...")
         ids, bag = getattr(sequences, split)["inputs"], getattr(bags, split)["inputs"]
-        assert bag.shape == (len(ids), 2, 6) and bag.dtype == np.int32
-        np.testing.assert_array_equal(bag, imdb.bags(ids))
+        assert bag.shape == (len(ids), 2, 3) and bag.dtype == np.int32
+        np.testing.assert_array_equal(bag, imdb.bags(ids)[:, :, :3])
+        assert not imdb.bags(ids)[:, :, 3:].any()
         np.testing.assert_array_equal(getattr(bags, split)["label"], getattr(sequences, split)["label"])
-    assert bags.info["input_shape"] == [2, 6] and bags.info["idf"] == sequences.info["idf"]
+    assert bags.info["input_shape"] == [2, 3] and bags.info["idf"] == sequences.info["idf"]
     with pytest.raises(errors.Error, match="unknown data.encoding 'onehot'"):
         imdb.make_splits(train, test, ConfigDict({**config.to_dict(), "encoding": "onehot"}))
     with pytest.raises(errors.Error, match="reads id sequences, the data are bags of words"):

@@ -65,30 +65,36 @@ def _groups(batch: int) -> list[int]:
     return groups
 
 
-def _longest_first(ids, weights, steps_of: int = 1):
-    """The reviews longest first, and the loops over them: [(reviews, first step, end step)], where the first
-    `reviews` (`_groups`) of that order are the only ones with positions left from `first step` on — a loop over
-    positions visits 3/4 of the reviews once a quarter of them are done, and so on, instead of every review up to
-    the longest one (IMDB, 1000 ids: ≈ 73k instead of 213k review-positions per 512 reviews, which hold 65k ids).
-    Steps are of `steps_of` positions."""
+def _layout(ids, weights):
+    """The bag's loops' view of a batch, made once for the forward and the gradient: (order, lengths, ids, weights)
+    with the reviews longest first (`order`: their indices; `lengths`: theirs, `_lengths`) and the ids and weights
+    position-major, [positions, batch], the positions padded to whole steps of `_UNROLL` (id 0, weight 0)."""
     lengths = _lengths(weights)
     order = jnp.argsort(-lengths)
-    steps = (lengths[order] + steps_of - 1) // steps_of  # longest first
-    groups = _groups(ids.shape[0])
+    padded = -(-ids.shape[1] // _UNROLL) * _UNROLL
+    ids_t, weights_t = (jnp.concatenate([x[order], jnp.zeros((x.shape[0], padded - x.shape[1]), x.dtype)], axis=1).T
+                        for x in (ids, weights))
+    return order, lengths[order], ids_t, weights_t
+
+
+def _loops(lengths, steps_of: int = 1):
+    """The loops over positions for reviews sorted longest first: [(reviews, first step, end step)], where the first
+    `reviews` (`_groups`) are the only ones with positions left from `first step` on — a loop visits 3/4 of the
+    reviews once a quarter of them are done, and so on, instead of every review up to the longest one (IMDB, 1000
+    ids: ≈ 73k instead of 213k review-positions per 512 reviews, which hold 65k ids). Steps of `steps_of`
+    positions."""
+    steps = (lengths + steps_of - 1) // steps_of
+    groups = _groups(lengths.shape[0])
     ends = [steps[rows] for rows in groups[1:]] + [steps[0]]  # the reviews after the first `rows` end there
-    return order, list(zip(groups, [0] + ends[:-1], ends))
+    return list(zip(groups, [0] + ends[:-1], ends))
 
 
-def _bag_sum(table, ids, weights):
-    """Σ_p weights[:, p] · table[ids[:, p]], summed position by position in at least float32 (`_sum_dtype`), the
-    reviews longest first (`_longest_first`), `_UNROLL` positions per loop step."""
-    length = -(-ids.shape[1] // _UNROLL) * _UNROLL  # positions padded to whole steps (id 0, weight 0)
-    ids, weights = (jnp.concatenate([x, jnp.zeros((x.shape[0], length - x.shape[1]), x.dtype)], axis=1)
-                    for x in (ids, weights))
-    order, loops = _longest_first(ids, weights, _UNROLL)
-    ids_t, weights_t = (x[order].T.reshape(length // _UNROLL, _UNROLL, -1) for x in (ids, weights))
-    total = jnp.zeros((ids.shape[0], table.shape[1]), _sum_dtype(table.dtype))
-    for rows, first, end in loops:
+def _bag_sum(table, order, lengths, ids_t, weights_t):
+    """Σ_p weights[:, p] · table[ids[:, p]] from `_layout`'s view, summed position by position in at least float32
+    (`_sum_dtype`), `_UNROLL` positions per loop step; rows in the reviews' own order."""
+    ids_t, weights_t = (x.reshape(x.shape[0] // _UNROLL, _UNROLL, -1) for x in (ids_t, weights_t))
+    total = jnp.zeros((order.shape[0], table.shape[1]), _sum_dtype(table.dtype))
+    for rows, first, end in _loops(lengths, _UNROLL):
         def body(step, partial, rows=rows):
             for offset in range(_UNROLL):
                 gathered = table.at[ids_t[step, offset, :rows]].get(**_IN_RANGE)
@@ -98,41 +104,42 @@ def _bag_sum(table, ids, weights):
     return jnp.zeros_like(total).at[order].set(total).astype(table.dtype)  # back in the reviews' order
 
 
-# Under jit with the reviews split over devices, each device sums its own reviews (no communication).
-_split_bag_sum = parallel.over_batch(_bag_sum, "v d, b l, b l -> b d")
+def _scatter_rows(order, lengths, ids_t, weights_t, grad, vocab_size: int):
+    """The bag's table gradient from `_layout`'s view: row ids[b, p] of a [vocab_size, features] table gets
+    weights[b, p] × grad[b], one position per loop step."""
+    grad = grad[order]
+    grad_table = jnp.zeros((vocab_size, grad.shape[1]), grad.dtype)
+    for rows, first, end in _loops(lengths):
+        def body(position, grad_table, rows=rows):
+            return grad_table.at[ids_t[position, :rows]].add(grad[:rows] * weights_t[position, :rows, None],
+                                                             **_IN_RANGE)
+        grad_table = jax.lax.fori_loop(first, end, body, grad_table)
+    return grad_table
+
+
+# Under jit with the reviews split over devices, each device sorts and sums its own reviews (no communication).
+_split_layout = parallel.over_batch(_layout, "b l, b l -> b, b, p b, p b")
+_split_bag_sum = parallel.over_batch(_bag_sum, "v d, b, b, p b, p b -> b d")
 
 
 @jax.custom_vjp
 def weighted_bag(table: jax.Array, ids: jax.Array, weights: jax.Array) -> jax.Array:
     """Σ over positions p of `weights[:, p] * table[ids[:, p]]`: [batch, length] ids and weights → [batch, features]
     in `table`'s dtype (summed in at least float32). Differentiable in `table` only (the weights come from the ids)."""
-    return _split_bag_sum(table, ids, weights)
+    return _split_bag_sum(table, *_split_layout(ids, weights))
 
 
 def _bag_forward(table, ids, weights):
-    return _split_bag_sum(table, ids, weights), (table, ids, weights)
+    layout = _split_layout(ids, weights)
+    return _split_bag_sum(table, *layout), (table, layout, weights)
 
 
 def _bag_backward(residuals, grad):
-    table, ids, weights = residuals
+    table, (order, lengths, ids_t, weights_t), weights = residuals
     sum_dtype = _sum_dtype(table.dtype)
-    rounded = weights.astype(table.dtype).astype(sum_dtype)  # as rounded in the forward
-    grad_table = _table_gradient(table.shape[0])(ids, rounded, grad.astype(sum_dtype))
+    rounded = weights_t.astype(table.dtype).astype(sum_dtype)  # as rounded in the forward
+    grad_table = _table_gradient(table.shape[0])(order, lengths, ids_t, rounded, grad.astype(sum_dtype))
     return grad_table.astype(table.dtype), None, jnp.zeros_like(weights)
-
-
-def _scatter_rows(ids, weights, grad, vocab_size: int):
-    """The bag's table gradient: row ids[b, p] of a [vocab_size, features] table gets weights[b, p] × grad[b],
-    one token position per loop step, the reviews longest first (`_longest_first`)."""
-    order, loops = _longest_first(ids, weights)
-    ids_t, weights_t, grad = ids[order].T, weights[order].T, grad[order]
-    grad_table = jnp.zeros((vocab_size, grad.shape[1]), grad.dtype)
-    for rows, first, end in loops:
-        def body(position, grad_table, rows=rows):
-            return grad_table.at[ids_t[position, :rows]].add(grad[:rows] * weights_t[position, :rows, None],
-                                                             **_IN_RANGE)
-        grad_table = jax.lax.fori_loop(first, end, body, grad_table)
-    return grad_table
 
 
 @functools.lru_cache(maxsize=None)
@@ -141,7 +148,8 @@ def _table_gradient(vocab_size: int):
     its own reviews and one all-reduce adds the tables (`parallel.over_batch`; before, the loop's table was
     all-reduced at every one of the 500 positions: a BoW epoch on 2 CPU devices took 52-57 s, now 0.5-0.8 s,
     benchmarks/README.md)."""
-    return parallel.over_batch(functools.partial(_scatter_rows, vocab_size=vocab_size), "b l, b l, b d -> v d")
+    return parallel.over_batch(functools.partial(_scatter_rows, vocab_size=vocab_size),
+                               "b, b, p b, p b, b d -> v d")
 
 
 weighted_bag.defvjp(_bag_forward, _bag_backward)
