@@ -4,6 +4,14 @@ import os
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["TFDS_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no_such_tfds_dir")  # never ../shared
+# One persistent compilation cache for the session and the worker processes it starts: many tests compile the same
+# programs again (a run and its resumption, the same tiny config in several tests), and XLA compilation is most of
+# the suite's time. A fresh directory per session, so no test ever reads a program compiled by an older jax.
+_CACHE_MADE_HERE = "JAX_COMPILATION_CACHE_DIR" not in os.environ
+if _CACHE_MADE_HERE:
+    import tempfile
+
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxlab-tests-xla-cache-")
 
 import sys  # noqa: E402
 
@@ -15,6 +23,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tensorflow as tf  # noqa: E402
 
 tf.config.set_visible_devices([], "GPU")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _CACHE_MADE_HERE:
+        import shutil
+        shutil.rmtree(os.environ["JAX_COMPILATION_CACHE_DIR"], ignore_errors=True)
 
 
 @pytest.fixture
