@@ -119,10 +119,10 @@ def test_distinct_ids_come_first_and_the_bag_stops_after_them():
     np.testing.assert_array_equal(ids, [[1, 5, 9, 0, 0, 0, 0, 0], [0] * 8, [7, 39, 0, 0, 0, 0, 0, 0]])
     np.testing.assert_allclose(weights, [[np.log(3), np.log(4), np.log(2), 0, 0, 0, 0, 0], [0] * 8,
                                          [np.log(5), np.log(3), 0, 0, 0, 0, 0, 0]], rtol=1e-6)
-    assert int(text._num_positions(weights)) == 3
+    np.testing.assert_array_equal(text._lengths(weights), [3, 0, 2])  # positions each review's loop visits
     raw_ids, raw_weights = text.position_weights(jnp.asarray(IDS[[0, 2]]), "raw")  # raw: positions as they are
     np.testing.assert_array_equal(raw_ids, IDS[[0, 2]])
-    assert int(text._num_positions(raw_weights)) == 6
+    np.testing.assert_array_equal(text._lengths(raw_weights), [6, 0])
 
 
 def test_bag_encoding_holds_each_reviews_distinct_ids_and_counts():
@@ -148,6 +148,32 @@ def test_bag_encoding_holds_each_reviews_distinct_ids_and_counts():
         imdb.make_splits(train, test, ConfigDict({**config.to_dict(), "encoding": "onehot"}))
     with pytest.raises(errors.Error, match="reads id sequences, the data are bags of words"):
         text.EmbedDense(1, vocab_size=100).init(jax.random.PRNGKey(0), jnp.asarray(bags.train["inputs"]), train=False)
+
+
+def test_bag_loops_over_the_longest_reviews_equal_dense_counts():
+    """100 reviews of 0 to 40 words: the loops run over groups of the longest reviews (100, 75, 56, … 17), each
+    only while a review outside it is unfinished; every review's words are still counted once, forward and
+    gradient, for sequences and bags, in any order of the reviews."""
+    rng = np.random.default_rng(7)
+    ids = rng.integers(1, 60, size=(100, 40)).astype(np.int32)
+    ids[np.arange(40)[None, :] >= rng.integers(0, 41, (100, 1))] = 0
+    assert text._groups(100) == [100, 75, 56, 42, 31, 23, 17]
+    table = rng.normal(size=(60, 5)).astype(np.float32)
+    upstream = rng.normal(size=(100, 5)).astype(np.float32)
+    counts = _brute_force_counts(ids, 60, "log1p")
+    for inputs in (ids, imdb.bags(ids)):
+        value, grad = jax.value_and_grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(inputs), "log1p") *
+                                                            upstream))(jnp.asarray(table))
+        np.testing.assert_allclose(text.bag_of_words(jnp.asarray(table), jnp.asarray(inputs), "log1p"),
+                                   counts @ table, atol=1e-5)
+        np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-4)
+    lengths = jnp.asarray(np.sort((imdb.bags(ids)[:, 1] > 0).sum(1))[::-1])
+    loops = text._loops(lengths)
+    assert [int(first) for _, first, _ in loops[1:]] == [int(end) for _, _, end in loops[:-1]]  # contiguous
+    for review, length in enumerate(np.asarray(lengths)):  # each review's positions all visited
+        assert sum(int(end) - int(first) for rows, first, end in loops if review < rows) >= length
+    visited = sum(rows * (int(end) - int(first)) for rows, first, end in loops)  # review-positions
+    assert visited < 0.8 * 100 * int(lengths[0])  # fewer than every review up to the longest
 
 
 def _loop_bodies_containing(hlo: str, op: str) -> list[str]:

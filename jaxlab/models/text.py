@@ -10,9 +10,9 @@
   word's inverse document frequency, each review scaled to unit L2 norm; the idf is fitted on the training part by
   the data loader and reaches the model as its `idf` field, see `jaxlab.models.build`). The ids-sum keeps working:
   each review's distinct ids are put first, one position each weighted by its encoded count, then padding
-  (`position_weights`); the bag's loops stop after the batch's longest list of distinct ids. The net reads id
-  sequences or, faster, bags (`data.encoding="bag"`: [batch, 2, length] distinct ids and their counts, made once by
-  the loader with `distinct_counts` instead of at every step).
+  (`position_weights`); the bag's loops visit each review only up to its last distinct id, longest reviews first
+  (`_loops`). The net reads id sequences or, faster, bags (`data.encoding="bag"`: [batch, 2, length] distinct ids
+  and their counts, made once by the loader with `distinct_counts` instead of at every step).
 * `EmbedDense`: Embedding(10k, 32) → Flatten → Dense 100 → Dropout → Dense 10 → Dropout → concatenate(flattened
   embeddings, that) → Dense 1 (~1.9M parameters).
 * `EmbedConv`: Embedding(10k, 16) → BN → Conv1D 16 → MaxPool → BN → Conv1D 64 → MaxPool → BN → Flatten → Dropout →
@@ -50,11 +50,6 @@ def _lengths(weights):
     """Each review's positions to visit: up to its last non-zero weight (later positions weigh 0)."""
     position = jnp.arange(1, weights.shape[1] + 1)
     return jnp.max(jnp.where(weights != 0, position, 0), axis=1)
-
-
-def _num_positions(weights):
-    """Positions the bag visits: up to the last one with a non-zero weight in any review."""
-    return jnp.max(_lengths(weights))
 
 
 def _groups(batch: int) -> list[int]:
