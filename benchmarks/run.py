@@ -11,9 +11,11 @@ verbose 0). Both train on the train split only (no validation pass on either sid
 the config's net, loss, optimizer and batch (Keras twins in benchmarks/keras_models.py), one device, the train
 size trimmed to whole batches. For time, VGG16 runs at batch 32 without augmentation (both sides) and IMDB at 500
 ids per review (the config reads 1000); IMDB's input is prepared once on both sides, as each one's loader does it:
-the dense encoded count matrix for Keras, the bags of words (`data.encoding=bag`) for jaxlab. Data are random arrays of each model's real shapes (timing does not depend
-on the values). Every measurement runs in its own subprocess: TF and JAX never share a process, and a crash or a
-timeout is one "failed: …" cell.
+the dense encoded count matrix for Keras, the bags of words (`data.encoding=bag`) for jaxlab. Data are random
+arrays of each model's real shapes (timing does not depend on the values, except IMDB's: random ids make every token
+a distinct word, ≈ 213 per review against 127 in real reviews, which is harder for jaxlab's bag;
+benchmarks/imdb_bow.py times the real reviews). Every measurement runs in its own subprocess: TF and JAX never share
+a process, and a crash or a timeout is one "failed: …" cell.
 """
 import argparse
 import dataclasses

@@ -285,4 +285,5 @@ def test_a_model_vocabulary_smaller_than_the_datas_is_an_error():
     for config in (ConfigDict({"name": "bow_concat", "vocab_size": 40}), ConfigDict({"name": "embed_conv"})):
         with pytest.raises(errors.Error, match=r"model.vocab_size \d+ is smaller than the data's vocabulary \(20000"):
             models.build(config, 1, info={"vocab_size": 20_000})
-    assert models.build(ConfigDict({"name": "bow_concat", "vocab_size": 40}), 1, info={"vocab_size": 40}).vocab_size == 40
+    fitting = models.build(ConfigDict({"name": "bow_concat", "vocab_size": 40}), 1, info={"vocab_size": 40})
+    assert fitting.vocab_size == 40

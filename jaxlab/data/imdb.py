@@ -11,9 +11,9 @@ most frequent training words. Keras `TextVectorization` (lower case, punctuation
 run's data_info.json) and `encode` with it turns raw strings into the same ids later (`jaxlab.predict`).
 ``encoding``: ``ids`` (the sequences above, [N, max_length]) or ``bag`` (each review's word-count vector in sparse
 form, [N, 2, width]: its distinct ids in increasing order, then their counts, padded with 0 to the longest list of
-distinct ids in the data —
-`jaxlab.models.text.distinct_counts`, run once here rather than at every training step). Bag-of-words models build
-their encoded counts from either on device (`jaxlab.models.text`): no 25,000 × 10,000 count matrix is held anywhere. ``info["idf"]``: each id's inverse document frequency over the training part
+distinct ids in the data; `jaxlab.models.text.distinct_counts`, run once here rather than at every training step).
+Bag-of-words models build their encoded counts from either on device (`jaxlab.models.text`): no 25,000 × 10,000
+count matrix is held anywhere. ``info["idf"]``: each id's inverse document frequency over the training part
 (scikit-learn's, fitted on a sparse count matrix), for the tf-idf encoding.
 """
 import os
@@ -95,7 +95,7 @@ def bags(ids: np.ndarray, chunk: int = 2048) -> np.ndarray:
 
 def cut_to_longest(*bag_sets: np.ndarray) -> list[np.ndarray]:
     """Bags [N, 2, length] of one or more splits, cut to the longest list of distinct ids among them (the rest is
-    padding in every review: IMDB at 1000 ids has at most ~600 distinct), so that each step moves and sorts less."""
+    padding in every review: IMDB reviews at 1000 ids have at most 454 distinct), so each step moves and sorts less."""
     width = max(int((bag[:, 1] > 0).sum(1).max(initial=1)) for bag in bag_sets)
     return [np.ascontiguousarray(bag[:, :, :width]) for bag in bag_sets]
 
