@@ -215,8 +215,8 @@ def position_weights(inputs: jax.Array, counts: str = "raw", idf=None) -> tuple[
 
     raw: the ids as they are, weighted by their counts (1 per token of a sequence, 0 for padding). binary / log1p /
     tfidf: each review's distinct ids in increasing order, each once, weighing 1 / log(1 + its count) / (1 + ln its
-    count) × idf[id] (tfidf, then the review scaled to unit norm), then padding (id 0, weight 0) — so the bag stops
-    after the longest review's distinct ids (about 450 of 1000 positions in IMDB). `inputs`: id sequences or bags
+    count) × idf[id] (tfidf, then the review scaled to unit norm), then padding (id 0, weight 0) — so the bag's
+    loops stop after each review's distinct ids (at most 454 of 1000 positions in IMDB). `inputs`: id sequences or bags
     (`review_bags`); `idf`: [vocab_size] inverse document frequencies."""
     _check_counts(counts, idf)
     ids, occurrences = review_bags(inputs, distinct=counts != "raw")
@@ -261,22 +261,18 @@ def encoded_counts(inputs: jax.Array, vocab_size: int, bag: str = "scan", counts
 
 
 class BagDense(nn.Module):
-    """Dense layer on encoded word counts (`encoded_counts`): the kernel's rows summed over the weighted positions
-    (`bag="scan"`), or the dense counts @ kernel."""
+    """Dense layer without a bias on encoded word counts (`encoded_counts`): the kernel's rows summed over the
+    weighted positions (`bag="scan"`), or the dense counts @ kernel."""
     features: int
     vocab_size: int
     bag: str = "scan"
-    use_bias: bool = True
     dtype: str = "float32"      # compute dtype; the parameters stay float32
 
     @nn.compact
     def __call__(self, encoded):
         dtype = jnp.dtype(self.dtype)
         kernel = self.param("kernel", nn.initializers.lecun_normal(), (self.vocab_size, self.features)).astype(dtype)
-        y = encoded.astype(dtype) @ kernel if self.bag == "dense" else weighted_bag(kernel, *encoded)
-        if self.use_bias:
-            y = y + self.param("bias", nn.initializers.zeros, (self.features,)).astype(dtype)
-        return y
+        return encoded.astype(dtype) @ kernel if self.bag == "dense" else weighted_bag(kernel, *encoded)
 
 
 def _check_ids(ids, vocab_size: int, bags: bool = False):
@@ -313,8 +309,7 @@ class BowConcat(nn.Module):
         # over concatenate(counts, x), its kernel split into the counts rows and the x rows), are one bag over a
         # [vocab_size, hidden[0] + num_outputs] kernel: each review's words are visited once.
         first = self.hidden[0] if self.hidden else 0
-        both = BagDense(first + self.num_outputs, self.vocab_size, self.bag, use_bias=False, dtype=self.dtype,
-                        name="bag")(encoded)
+        both = BagDense(first + self.num_outputs, self.vocab_size, self.bag, dtype=self.dtype, name="bag")(encoded)
         logits = both[:, first:].astype(jnp.float32)
         x = None
         for index, units in enumerate(self.hidden):
