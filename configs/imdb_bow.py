@@ -49,6 +49,9 @@ bn_l2 with log1p and bn_momentum 0.9 (Keras' 0.99 lets the running statistics la
               --config.l2_pattern='kernel$|scale$') 1e-4: 0.8857 (0.8988), 1e-3: 0.8836 (0.894); bn_momentum 0.8:
               0.8842 (0.8996). Validation peaks after the first epoch in every run (training accuracy 0.85 → 0.99
               by epoch 4).
+    2026-12-02, the committed bn_l2 evaluated on an exponential moving average of its weights and BatchNorm
+              statistics (decay 0.999 with TensorFlow's warm-up; a trial build, not kept): 0.8834 (0.8908), best
+              epoch 1 again against 0.8828 (0.8924) without.
 
 Before (2026-11-30), with raw counts and max_length 500: l2 0.8835 (AUC 0.9491, lr 1e-3), dropout_l2 0.8854
 (AUC 0.9484, lr 3e-4; at 1e-3: 0.8819), bn_l2 0.8705 (AUC 0.9418, lr 3e-4; at 1e-3: 0.8660). Also tried on l2 raw: --config.l2=5e-4
