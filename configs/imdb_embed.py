@@ -45,6 +45,8 @@ the recipe stays. Regularising the 160k-weight embedding table is what helps (+1
 learning rate × 0.3 after a flat validation epoch (reduce_on_plateau patience 1), up to 20 epochs: 0.8755 (0.8884).
 2026-12-02: evaluation on an exponential moving average of the weights and BatchNorm statistics (decay 0.999 with
 TensorFlow's warm-up min(decay, (1 + step) / (10 + step)); a trial build, not kept): 0.8744 (0.8892, 14 epochs).
+The same day, a training-time augmentation moving each review's words to a random place in its 500-id row (so
+the Flatten head's per-position weights see every part of a review; a trial build, not kept): 0.8712 (0.8848).
 Keras' embedding initialiser (uniform ±0.05 instead of flax's normal with std 1; a trial build, not kept): the
 net learns much faster (validation 0.874 after 3 epochs instead of 0.72) but overfits as fast: 0.8685 (0.8896);
 with L2 on the kernels only 0.8692 (0.896), with L2 3e-4 0.8701 (0.8908), 1e-3 0.8721 (0.8936). Validation
