@@ -14,10 +14,10 @@ from ml_collections import ConfigDict
 from jaxlab import errors
 
 
-def manager(workdir: str, config: ConfigDict) -> ocp.CheckpointManager:
-    """`config.checkpoint`: ``keep`` (latest N), ``best_metric`` and ``best_mode`` (``max``/``min``)."""
+def manager(workdir: str, config: ConfigDict, best: str) -> ocp.CheckpointManager:
+    """Keeps `config.checkpoint.keep` latest checkpoints and the best one by the metric `best` (none when "") in
+    `config.checkpoint.best_mode` (``max``/``min``)."""
     policies = [ocp.checkpoint_managers.LatestN(n=config.get("keep", 2))]
-    best = config.get("best_metric", "")
     if best:
         policies.append(ocp.checkpoint_managers.BestN(
             get_metric_fn=lambda metrics: metrics[best], reverse=config.get("best_mode", "max") == "min", n=1,

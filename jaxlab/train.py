@@ -211,6 +211,7 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
     plateau_tx = optim.plateau(config.reduce_on_plateau)
     metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
+    best_metric = watched_metrics(config, metrics_cls, num_rows(splits, "validation") > 0)
     statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
                    l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
     augment_fn = augment.build(config.data.get("augment", ())) if config.data.get("augment", ()) else None
@@ -231,7 +232,7 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
             for name in ("train", "validation", "test") if getattr(splits, name) is not None}
     rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
     return Setup(mode, devices, data_layout, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls,
-                 steps_per_epoch, checkpoint.manager(workdir, config.checkpoint), input_mode, unroll)
+                 steps_per_epoch, checkpoint.manager(workdir, config.checkpoint, best_metric), input_mode, unroll)
 
 
 def process_share(config: ConfigDict, devices=None, whole_splits: tuple[str, ...] = ()) -> Share:
@@ -326,6 +327,26 @@ def best_epoch(history: list[dict[str, float]], monitor: str, mode: str) -> tupl
         if monitor in row and improved(row[monitor], best_value, mode):
             best_value, best_at = row[monitor], int(row["epoch"])
     return best_at, best_value
+
+
+def watched_metrics(config: ConfigDict, metrics_cls, has_validation: bool) -> str:
+    """Checks that `config.monitor` and `config.checkpoint.best_metric` name metrics this run reports, and that
+    early stopping and reduce-on-plateau do not watch a validation metric when there are no validation rows.
+    Returns the metric the best checkpoint is kept by: "" (the latest ones only) when it is a validation metric
+    and the run has no validation rows."""
+    names = list(metrics_cls.__annotations__)
+    known = names + [f"val_{name}" for name in names]
+    for key, metric in (("monitor", config.monitor), ("checkpoint.best_metric", config.checkpoint.get("best_metric"))):
+        if metric and metric not in known:
+            raise errors.Error(f"--config.{key}={metric!r} is not a metric this run reports: choose one of "
+                               f"{', '.join(known)}")
+    if not has_validation and config.monitor.startswith("val_"):
+        for key in ("early_stopping", "reduce_on_plateau"):
+            if config.get(key) and config[key].get("patience", 0):
+                raise errors.Error(f"--config.{key}.patience watches {config.monitor}, but this run has no validation "
+                                   f"rows: set --config.data.validation_split (e.g. 0.1) or --config.{key}.patience=0")
+    best = config.checkpoint.get("best_metric", "")
+    return "" if best.startswith("val_") and not has_validation else best
 
 
 def should_stop_early(history: list[dict[str, float]], config: ConfigDict) -> bool:

@@ -97,7 +97,30 @@ def test_batch_that_does_not_divide_by_devices(mock_tfds, tiny, tmp_path):
     ("optimizer.name", "adamax", "unknown optimizer 'adamax'"),
     ("data.normalize", "zscore", "unknown normalisation 'zscore'"),
     ("data.name", "imagenet2", "unknown dataset 'imagenet2'"),
+    ("monitor", "val_acc", r"--config.monitor='val_acc' is not a metric this run reports: choose one of loss, "
+                           "accuracy, val_loss, val_accuracy"),
+    ("checkpoint.best_metric", "acc", r"--config.checkpoint.best_metric='acc' is not a metric this run reports"),
 ])
 def test_bad_names_are_clear_errors(key, value, message, mock_tfds, tiny, tmp_path):
     with pytest.raises(errors.Error, match=message):
         experiment.run(tiny(mnist_mlp.get_config(), **{key: value}), str(tmp_path))
+
+
+def test_run_without_validation_rows(mock_tfds, tiny, tmp_path):
+    """validation_split=0: the run trains on every training row, keeps its latest checkpoints (no best one by a
+    validation metric) and tests the last epoch. Early stopping or reduce-on-plateau watching a validation metric
+    is one clear error before training, and the run's checkpoints stay."""
+    config = tiny(mnist_mlp.get_config(), num_epochs=3, restore_best=True, **{"data.validation_split": 0.0})
+    summary = experiment.run(config, str(tmp_path))
+    assert summary["num_validation_examples"] == 0 and summary["epochs_run"] == 3
+    assert summary["best_epoch"] is None and 0 <= summary["test_accuracy"] <= 1
+    checkpoints = sorted(os.listdir(tmp_path / "checkpoints"))
+    assert checkpoints == ["2", "3"]  # the latest 2 (checkpoint.keep)
+    with open(tmp_path / "history.csv") as f:
+        assert "val_" not in f.readline()
+    for key in ("early_stopping", "reduce_on_plateau"):
+        config = tiny(mnist_mlp.get_config(), num_epochs=4, **{"data.validation_split": 0.0, f"{key}.patience": 2})
+        with pytest.raises(errors.Error, match=rf"--config.{key}.patience watches val_accuracy, but this run has no "
+                                               rf"validation rows: set --config.data.validation_split"):
+            experiment.run(config, str(tmp_path))
+        assert sorted(os.listdir(tmp_path / "checkpoints")) == checkpoints
