@@ -39,6 +39,7 @@ def build(config: ConfigDict, share: data.Share = data.whole):
 def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     """The kind of experiment a config asks for: a hyper-parameter search (`config.search`), k-fold
     cross-validation (`config.data.num_folds`), K seeds at once (`config.num_seeds`), or one training run."""
+    train.check_settings(config)
     if config.get("search", None):
         from jaxlab import search
         return search.run(config, workdir)

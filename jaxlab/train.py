@@ -329,6 +329,21 @@ def best_epoch(history: list[dict[str, float]], monitor: str, mode: str) -> tupl
     return best_at, best_value
 
 
+def check_settings(config: ConfigDict) -> None:
+    """One clear line, before any data is read, for settings that would otherwise fail deep inside training."""
+    counts = {"batch_size": config.batch_size, "eval_batch_size": config.eval_batch_size,
+              "checkpoint.every_epochs": config.checkpoint.get("every_epochs", 1)}
+    for key, value in counts.items():
+        if not isinstance(value, int) or value < 1:
+            raise errors.Error(f"--config.{key}={value!r}: must be a whole number ≥ 1")
+    if not isinstance(config.num_epochs, int) or config.num_epochs < 0:
+        raise errors.Error(f"--config.num_epochs={config.num_epochs!r}: must be a whole number ≥ 0")
+    for key, value in (("monitor_mode", config.monitor_mode), ("checkpoint.best_mode", config.checkpoint.get(
+            "best_mode", "max"))):
+        if value not in ("max", "min"):
+            raise errors.Error(f"--config.{key}={value!r}: use max or min")
+
+
 def watched_metrics(config: ConfigDict, metrics_cls, has_validation: bool) -> str:
     """Checks that `config.monitor` and `config.checkpoint.best_metric` name metrics this run reports, and that
     early stopping and reduce-on-plateau do not watch a validation metric when there are no validation rows.

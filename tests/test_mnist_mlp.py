@@ -106,6 +106,21 @@ def test_bad_names_are_clear_errors(key, value, message, mock_tfds, tiny, tmp_pa
         experiment.run(tiny(mnist_mlp.get_config(), **{key: value}), str(tmp_path))
 
 
+@pytest.mark.parametrize("key,value,message", [
+    ("batch_size", 0, "--config.batch_size=0: must be a whole number ≥ 1"),
+    ("eval_batch_size", 0, "--config.eval_batch_size=0: must be a whole number ≥ 1"),
+    ("checkpoint.every_epochs", 0, "--config.checkpoint.every_epochs=0: must be a whole number ≥ 1"),
+    ("num_epochs", -1, "--config.num_epochs=-1: must be a whole number ≥ 0"),
+    ("monitor_mode", "maximum", "--config.monitor_mode='maximum': use max or min"),
+    ("checkpoint.best_mode", "low", "--config.checkpoint.best_mode='low': use max or min"),
+])
+def test_bad_settings_stop_before_anything_is_read(key, value, message, tiny, tmp_path):
+    """No mock data: the check comes before the dataset is read (it would fail as not prepared)."""
+    with pytest.raises(errors.Error, match=message):
+        experiment.run(tiny(mnist_mlp.get_config(), **{key: value}), str(tmp_path))
+    assert not os.listdir(tmp_path)
+
+
 def test_run_without_validation_rows(mock_tfds, tiny, tmp_path):
     """validation_split=0: the run trains on every training row, keeps its latest checkpoints (no best one by a
     validation metric) and tests the last epoch. Early stopping or reduce-on-plateau watching a validation metric
