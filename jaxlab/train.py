@@ -336,8 +336,17 @@ def check_settings(config: ConfigDict) -> None:
     for key, value in counts.items():
         if not isinstance(value, int) or value < 1:
             raise errors.Error(f"--config.{key}={value!r}: must be a whole number ≥ 1")
-    if not isinstance(config.num_epochs, int) or config.num_epochs < 0:
-        raise errors.Error(f"--config.num_epochs={config.num_epochs!r}: must be a whole number ≥ 0")
+    for key in ("num_epochs", "seed", "steps_per_dispatch"):
+        value = config.get(key, 0)
+        if not isinstance(value, int) or value < 0:
+            raise errors.Error(f"--config.{key}={value!r}: must be a whole number ≥ 0")
+    for key, value in config.model.items():
+        if key.endswith("dropout") and not (isinstance(value, (int, float)) and 0 <= value < 1):
+            raise errors.Error(f"--config.model.{key}={value!r}: a dropout rate is a fraction in [0, 1)")
+    hidden = config.model.get("hidden", ())
+    widths = hidden if isinstance(hidden, (tuple, list)) else (hidden,)  # an int: one hidden layer
+    if any(not isinstance(units, int) or units < 1 for units in widths):
+        raise errors.Error(f"--config.model.hidden={hidden!r}: layer widths must be whole numbers ≥ 1")
     for key, value in (("monitor_mode", config.monitor_mode), ("checkpoint.best_mode", config.checkpoint.get(
             "best_mode", "max"))):
         if value not in ("max", "min"):

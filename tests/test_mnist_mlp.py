@@ -111,6 +111,10 @@ def test_bad_names_are_clear_errors(key, value, message, mock_tfds, tiny, tmp_pa
     ("eval_batch_size", 0, "--config.eval_batch_size=0: must be a whole number ≥ 1"),
     ("checkpoint.every_epochs", 0, "--config.checkpoint.every_epochs=0: must be a whole number ≥ 1"),
     ("num_epochs", -1, "--config.num_epochs=-1: must be a whole number ≥ 0"),
+    ("seed", -1, "--config.seed=-1: must be a whole number ≥ 0"),
+    ("steps_per_dispatch", -1, "--config.steps_per_dispatch=-1: must be a whole number ≥ 0"),
+    ("model.dropout", 1.5, r"--config.model.dropout=1.5: a dropout rate is a fraction in \[0, 1\)"),
+    ("model.hidden", (0,), r"--config.model.hidden=\(0,\): layer widths must be whole numbers ≥ 1"),
     ("monitor_mode", "maximum", "--config.monitor_mode='maximum': use max or min"),
     ("checkpoint.best_mode", "low", "--config.checkpoint.best_mode='low': use max or min"),
 ])
