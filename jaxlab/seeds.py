@@ -194,7 +194,8 @@ def vmapped(config, workdir, splits, model, seeds, devices):
     val_rows, val_mask = (parallel.shard_batches(a, mode, devices) for a in (val_rows, val_mask))
     val_data = placed.get("validation", placed["train"])
 
-    mngr = checkpoint.manager(workdir, config.checkpoint, train.watched_metrics(config, metrics_cls, bool(num_val)))
+    best_metric = train.best_checkpoint_metric(config, metrics_cls, bool(num_val))
+    mngr = checkpoint.manager(workdir, config.checkpoint, best_metric)
     history_path = os.path.join(workdir, "seeds_history.csv")
     histories = [[] for _ in seeds]
     start_epoch = mngr.latest_step() or 0

@@ -211,7 +211,7 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
     plateau_tx = optim.plateau(config.reduce_on_plateau)
     metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
-    best_metric = watched_metrics(config, metrics_cls, num_rows(splits, "validation") > 0)
+    best_metric = best_checkpoint_metric(config, metrics_cls, num_rows(splits, "validation") > 0)
     statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
                    l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
     augment_fn = augment.build(config.data.get("augment", ())) if config.data.get("augment", ()) else None
@@ -353,7 +353,7 @@ def check_settings(config: ConfigDict) -> None:
             raise errors.Error(f"--config.{key}={value!r}: use max or min")
 
 
-def watched_metrics(config: ConfigDict, metrics_cls, has_validation: bool) -> str:
+def best_checkpoint_metric(config: ConfigDict, metrics_cls, has_validation: bool) -> str:
     """Checks that `config.monitor` and `config.checkpoint.best_metric` name metrics this run reports, and that
     early stopping and reduce-on-plateau do not watch a validation metric when there are no validation rows.
     Returns the metric the best checkpoint is kept by: "" (the latest ones only) when it is a validation metric
