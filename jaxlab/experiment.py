@@ -100,6 +100,7 @@ def test_outputs(model, state, inputs, batch_size: int):
 
 
 def evaluate(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
+    train.check_settings(config)
     splits, model = build(config, train.process_share(config, devices))
     results = train.evaluate_checkpoint(config, workdir, splits, model, devices=devices)
     if jax.process_index() == 0:

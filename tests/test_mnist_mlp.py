@@ -119,9 +119,11 @@ def test_bad_names_are_clear_errors(key, value, message, mock_tfds, tiny, tmp_pa
     ("checkpoint.best_mode", "low", "--config.checkpoint.best_mode='low': use max or min"),
 ])
 def test_bad_settings_stop_before_anything_is_read(key, value, message, tiny, tmp_path):
-    """No mock data: the check comes before the dataset is read (it would fail as not prepared)."""
-    with pytest.raises(errors.Error, match=message):
-        experiment.run(tiny(mnist_mlp.get_config(), **{key: value}), str(tmp_path))
+    """No mock data: the check comes before the dataset is read (it would fail as not prepared), when training and
+    when evaluating."""
+    for entry in (experiment.run, experiment.evaluate):
+        with pytest.raises(errors.Error, match=message):
+            entry(tiny(mnist_mlp.get_config(), **{key: value}), str(tmp_path))
     assert not os.listdir(tmp_path)
 
 
