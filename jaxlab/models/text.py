@@ -275,7 +275,7 @@ class BagDense(nn.Module):
         return encoded.astype(dtype) @ kernel if self.bag == "dense" else weighted_bag(kernel, *encoded)
 
 
-def _check_ids(ids, vocab_size: int, bags: bool = False):
+def _check_ids(ids, bags: bool = False):
     """int32 token ids [batch, length], or bags [batch, 2, length] (`is_bag`) where the model reads `bags`."""
     if not jnp.issubdtype(ids.dtype, jnp.integer):
         raise errors.Error(f"text models take int32 token ids, got {ids.dtype}: use a text dataset (imdb_reviews)")
@@ -302,7 +302,7 @@ class BowConcat(nn.Module):
 
     @nn.compact
     def __call__(self, ids, *, train: bool):
-        ids = _check_ids(ids, self.vocab_size, bags=True)
+        ids = _check_ids(ids, bags=True)
         dtype = jnp.dtype(self.dtype)
         encoded = encoded_counts(ids, self.vocab_size, self.bag, self.counts, self.idf)
         # The two layers that read the counts, the first hidden layer and the counts part of the output layer (Dense
@@ -337,7 +337,7 @@ class EmbedDense(nn.Module):
 
     @nn.compact
     def __call__(self, ids, *, train: bool):
-        ids = _check_ids(ids, self.vocab_size)
+        ids = _check_ids(ids)
         dtype = jnp.dtype(self.dtype)
         flat = nn.Embed(self.vocab_size, self.embed_dim, dtype=dtype)(ids).reshape(ids.shape[0], -1)
         x = flat
@@ -361,7 +361,7 @@ class EmbedConv(nn.Module):
 
     @nn.compact
     def __call__(self, ids, *, train: bool):
-        ids = _check_ids(ids, self.vocab_size)
+        ids = _check_ids(ids)
         dtype = jnp.dtype(self.dtype)
 
         def batch_norm(x):
