@@ -3,6 +3,7 @@ derived target, train-only statistics, k-fold partitions), Huber/regression metr
 tabular config end to end with tiny overrides (k-fold included) and predict on raw rows."""
 import json
 import os
+import re
 
 import numpy as np
 import optax
@@ -77,6 +78,146 @@ def test_bad_missing_policy_and_fractions(tmp_path):
         tabular.load(data_config(path, missing="mode"), 0)
     with pytest.raises(errors.Error, match=r"config.data.test_split must be in \[0, 1\)"):
         tabular.load(data_config(path, test_split=1.5), 0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Bad numbers are caught, never absorbed; other encodings; dates.
+
+@pytest.mark.parametrize("text, value", [("inf", "inf"), ("-inf", "-inf"), ("1e300", "1e+300"),
+                                         ("-2e200", "-2e+200")])
+def test_infinite_or_huge_numbers_name_column_line_and_value(tmp_path, text, value):
+    path = write_csv(tmp_path / "d.csv", f"a,y\n1,1\n2,2\n{text},3\n4,4\n")
+    with pytest.raises(errors.Error, match=rf"column 'a' has the value {re.escape(value)} at line 4, which is .*"
+                                           r"fix the file, or set --config.data.nonfinite=missing"):
+        tabular.load(data_config(path), 0)
+    currency = write_csv(tmp_path / "c.csv", f"a,y\n$1,1\n$2,2\n{text},3\n$4,4\n")  # plain numbers, too
+    with pytest.raises(errors.Error, match=rf"column 'a' has the value '{re.escape(text)}' at line 4, which is "):
+        tabular.load(data_config(currency, numeric=(), currency=("a",)), 0)
+    with pytest.raises(errors.Error, match=r"column 'a' has .* at line 4"):  # "$inf" is no number string either
+        tabular.load(data_config(write_csv(tmp_path / "e.csv", f"a,y\n$1,1\n$2,2\n${text},3\n$4,4\n"),
+                                 numeric=(), currency=("a",)), 0)
+
+
+def test_nonfinite_missing_policy_and_nan_strings_are_missing(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "a,y\n1,1\nnan,2\n1e300,3\n3,4\nNaN,5\n-inf,6\n")
+    with pytest.raises(errors.Error, match="line 4"):  # "nan" is a missing value, 1e300 the first bad one
+        tabular.load(data_config(path), 0)
+    splits = tabular.load(data_config(path, nonfinite="missing", standardize=False), 0)
+    np.testing.assert_array_equal(splits.train["inputs"][:, 0], [1, 2, 2, 3, 2, 2])  # 4 missing → the mean 2
+    with pytest.raises(errors.Error, match=r"unknown config.data.nonfinite 'drop': use error .* or missing"):
+        tabular.load(data_config(path, nonfinite="drop"), 0)
+
+
+def test_derived_division_by_zero_is_an_error(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "a,b,y\n1,1,1\n2,0,2\n3,3,3\n")
+    with pytest.raises(errors.Error, match=r"column 'r' has the value inf at line 3, which is infinite"):
+        tabular.load(data_config(path, numeric=("a", "r"), derived=("r = a / b",)), 0)
+
+
+def test_column_constant_in_the_training_rows_of_a_fold_is_named(tmp_path):
+    # b differs from 0 in one row only: the fold that validates on that row would train on a constant b
+    rows = "".join(f"{i},{5 if i == 7 else 0},{i % 2}\n" for i in range(12))
+    path = write_csv(tmp_path / "d.csv", "a,b,y\n" + rows)
+    raised = []
+    for fold in range(3):
+        config = data_config(path, numeric=("a", "b"), task="binary", num_folds=3, fold=fold)
+        try:
+            tabular.load(config, 0)
+        except errors.Error as exc:
+            raised.append((fold, str(exc)))
+    assert len(raised) == 1, raised
+    fold, message = raised[0]
+    assert message.startswith(f"column 'b' is constant (0.0) in the training rows of fold {fold}: ")
+    assert "remove it from config.data.numeric" in message and "num_folds" in message
+
+
+def test_statistics_that_overflow_or_features_that_overflow_float32_are_named(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "a,y\n1,1\n,2\n3,3\n4,4\n")
+    with pytest.raises(errors.Error, match=r"column 'a' gets unusable statistics in the training rows .*scale inf"):
+        tabular.load(data_config(path, missing="constant", fill_value=1e300), 0)
+    path = write_csv(tmp_path / "e.csv", "a,y\n1,1\n2,2\n1e50,3\n4,4\n")
+    with pytest.raises(errors.Error, match=r"feature 'a' at line 4 is inf in float32 after the transforms"):
+        tabular.load(data_config(path, standardize=False), 0)
+    assert np.isfinite(tabular.load(data_config(path), 0).train["inputs"]).all()  # standardised: fine
+
+
+def test_non_numeric_values_suggest_the_key_that_fixes_them(tmp_path):
+    cases = [("18-Dec-09", "it is a date: move the column from config.data.numeric to config.data.dates"),
+             ("2009-12-18", "to config.data.dates"),
+             ("\"$1,200\"", "it is a number string: move the column from config.data.numeric to config.data.currency"),
+             ("abc", "or move the column from config.data.numeric to config.data.categorical")]
+    for value, advice in cases:
+        path = write_csv(tmp_path / "d.csv", f"a,y\n1,1\n{value},2\n3,3\n")
+        with pytest.raises(errors.Error, match=re.escape(advice)):
+            tabular.load(data_config(path), 0)
+    path = write_csv(tmp_path / "c.csv", "a,y\n$1,1\n18-Dec-09,2\n$3,3\n")
+    with pytest.raises(errors.Error, match=r"from config.data.currency to config.data.dates"):
+        tabular.load(data_config(path, numeric=(), currency=("a",)), 0)
+    path = write_csv(tmp_path / "t.csv", "a,y\n1,1\n2,high\n3,3\n")
+    with pytest.raises(errors.Error, match=r"column 'y' has a non-numeric value 'high' at line 3: .*"
+                                           r"--config.task=classification"):
+        tabular.load(data_config(path), 0)
+
+
+def test_latin1_file_needs_the_encoding_key(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("a,who,y\n1,Jose,1\n2,José,2\n3,Ann,3\n".encode("latin-1"))
+    offset = path.read_bytes().index(b"\xe9")
+    with pytest.raises(errors.Error, match=rf"CSV file .*latin.csv is not utf-8 text: byte 0xe9 at byte offset "
+                                           rf"{offset} \(line 3\) does not decode; .*--config.data.encoding=latin-1"):
+        tabular.load(data_config(str(path), categorical=("who",)), 0)
+    splits = tabular.load(data_config(str(path), categorical=("who",), encoding="latin-1"), 0)
+    assert "who=José" in splits.info["feature_names"]
+    with pytest.raises(errors.Error, match=r"unknown encoding 'klingon' in config.data.encoding"):
+        tabular.load(data_config(str(path), encoding="klingon"), 0)
+
+
+DATES_CSV = ("a,release_date,y\n1,18-Dec-09,1\n2,\"Dec 18, 2009\",2\n3,2009-12-18,3\n4,12/18/2009,4\n5,,5\n"
+             "6,01-Jan-69,6\n7,05-Mar-68,7\n8,14-Jul-2015,8\n")
+
+
+def test_dates_become_fitted_numeric_features_applied_again_by_transform(tmp_path):
+    path = write_csv(tmp_path / "d.csv", DATES_CSV)
+    config = data_config(path, dates=("release_date",), date_parts=("year", "month", "weekday"),
+                         test_split=0.25, missing="median")
+    splits = tabular.load(config, 0)
+    names = splits.info["feature_names"]
+    assert names == ["a", "release_date_year", "release_date_month", "release_date_weekday"]
+    json.dumps(splits.info)
+    raw = pd.read_csv(path)
+    every = tabular.transform(raw, splits.info["tabular"])
+    columns = {c["name"]: c for c in splits.info["tabular"]["columns"]}
+    year = every[:, 1] * columns["release_date_year"]["scale"] + columns["release_date_year"]["center"]
+    month = every[:, 2] * columns["release_date_month"]["scale"] + columns["release_date_month"]["center"]
+    weekday = every[:, 3] * columns["release_date_weekday"]["scale"] + columns["release_date_weekday"]["center"]
+    known = [0, 1, 2, 3, 5, 6, 7]  # row 4 has no date: the training median fills it
+    # 18 Dec 2009 was a Friday (4); two-digit years: 69 → 1969, 68 → 2068 (strptime's %y pivot)
+    np.testing.assert_allclose(year[known], [2009, 2009, 2009, 2009, 1969, 2068, 2015], rtol=1e-6)
+    np.testing.assert_allclose(month[known], [12, 12, 12, 12, 1, 3, 7], atol=1e-4)
+    np.testing.assert_allclose(weekday[known], [4, 4, 4, 4, 2, 0, 1], atol=1e-4)
+    assert year[4] == pytest.approx(columns["release_date_year"]["fill"], rel=1e-6)
+    train_rows = tabular.split_rows(raw["y"].to_numpy(np.float32), False, 0, 0.25, 0.0)["train"]
+    np.testing.assert_allclose(every[train_rows], splits.train["inputs"], rtol=1e-6)
+    np.testing.assert_allclose(splits.train["inputs"].mean(0), 0.0, atol=1e-5)  # standardised like numeric columns
+    with pytest.raises(errors.Error, match=r"the rows to transform lack column 'release_date' that the run was"):
+        tabular.transform(raw.drop(columns=["release_date"]), splits.info["tabular"])
+
+
+def test_date_format_key_and_unparseable_dates(tmp_path):
+    path = write_csv(tmp_path / "d.csv", "a,day,y\n1,18.12.2009,1\n2,01.02.2010,2\n3,,3\n")
+    with pytest.raises(errors.Error, match=r"column 'day' has a value '18.12.2009' at line 2 that is not a date "
+                                           r"in any known format .*--config.data.date_format"):
+        tabular.load(data_config(path, dates=("day",)), 0)
+    splits = tabular.load(data_config(path, dates=("day",), date_format="%d.%m.%Y", standardize=False), 0)
+    np.testing.assert_allclose(splits.train["inputs"][:, 1:], [[2009, 12], [2010, 2], [2009.5, 7]])
+    with pytest.raises(errors.Error, match=r"'18.12.2009' at line 2 that is not a date in the format '%Y-%m-%d'"):
+        tabular.load(data_config(path, dates=("day",), date_format="%Y-%m-%d"), 0)
+    with pytest.raises(errors.Error, match=r"config.data.date_format '%Q' is not a strftime format"):
+        tabular.load(data_config(path, dates=("day",), date_format="%Q"), 0)
+    with pytest.raises(errors.Error, match=r"unknown date part 'hour' in config.data.date_parts"):
+        tabular.load(data_config(path, dates=("day",), date_parts=("year", "hour")), 0)
+    with pytest.raises(errors.Error, match=r"column 'day' has no values \(all missing\): .*config.data.dates"):
+        tabular.load(data_config(write_csv(tmp_path / "e.csv", "a,day,y\n1,,1\n2,,2\n"), dates=("day",)), 0)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ OPS: dict[str, Augment] = {
 def build(names: Sequence[str]) -> Augment:
     unknown = [name for name in names if name not in OPS]
     if unknown:
-        raise errors.Error(f"unknown augmentation {', '.join(unknown)}: choose from {', '.join(sorted(OPS)) or 'none yet'} "
+        known = ", ".join(sorted(OPS)) or "none yet"
+        raise errors.Error(f"unknown augmentation {', '.join(unknown)}: choose from {known} "
                            "(--config.data.augment=...)")
     ops = [OPS[name] for name in names]
 

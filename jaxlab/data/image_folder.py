@@ -8,8 +8,12 @@ ordered by class, so Keras' "last fraction" would hold out whole classes).
 
 Other keys of `config.data`: ``image_size`` ((height, width): every image is resized to it; ``()`` keeps the
 files' size, which then must agree), ``color`` (``grayscale`` → 1 channel | ``rgb`` → 3), ``normalize``.
+Every file is converted to ``color`` (`to_color`): 16-bit grayscale PNGs are scaled from 0–65535 to 0–255, palette
+images go through their palette, and images with transparency (RGBA, LA, a palette with a transparent entry) are
+composited over a white background first.
 Problems stop the load with one message that gives the count and the first offending paths: an empty or missing
-directory, class folders without images, unreadable images, and images of mixed sizes when no ``image_size`` is set.
+directory, fewer than two class folders, class folders without images, unreadable images, and images of mixed sizes
+when no ``image_size`` is set.
 Files with other extensions are listed in ``info["ignored_files"]`` and logged, never dropped silently.
 """
 import os
@@ -56,13 +60,27 @@ def scan(root: str) -> tuple[dict[str, list[str]], list[str]]:
     return files, ignored
 
 
+def to_color(image: Image.Image, color: str) -> Image.Image:
+    """`image` in `color` (grayscale | rgb). PIL's own convert would clip 16-bit grayscale (0–65535) to white and
+    drop transparency, keeping whatever color the transparent pixels hold (mostly black)."""
+    if image.mode.startswith("I"):  # 16-bit grayscale PNG: "I;16" (also "I;16B", or "I" in older Pillow)
+        levels = np.round(np.asarray(image, np.float64) / 257.0)  # 65535 / 255 = 257
+        image = Image.fromarray(np.clip(levels, 0, 255).astype(np.uint8), "L")
+    if image.mode in ("P", "PA"):
+        image = image.convert("RGBA")  # through the palette, with its transparent entry if it has one
+    if image.mode in ("RGBA", "LA", "RGBa", "La"):
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, image.convert("RGBA"))
+    return image.convert(COLORS[color])
+
+
 def read_images(paths: Sequence[str], image_size: Sequence[int], color: str) -> np.ndarray:
     """uint8 [N, H, W, C]; unreadable files and (without `image_size`) mixed sizes are one error each."""
     images, unreadable = [], []
     for path in paths:
         try:
             with Image.open(path) as image:
-                image = image.convert(COLORS[color])
+                image = to_color(image, color)
                 if image_size:
                     height, width = image_size
                     if image.size != (width, height):
@@ -82,10 +100,11 @@ def read_images(paths: Sequence[str], image_size: Sequence[int], color: str) -> 
     return stacked[..., None] if stacked.ndim == 3 else stacked
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices (kept, held out): `fraction` of every class held out, chosen by `seed`."""
+def stratified_split(labels: np.ndarray, fraction: float, seed: int,
+                     key: str = "validation_split") -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (kept, held out): `fraction` (``config.data.<key>``) of every class held out, chosen by `seed`."""
     if not 0.0 <= fraction < 1.0:
-        raise errors.Error(f"hold-out fraction must be in [0, 1), got {fraction}")
+        raise errors.Error(f"config.data.{key} must be in [0, 1), got {fraction}")
     rng = np.random.default_rng(seed)
     held = []
     for label in np.unique(labels):
@@ -110,6 +129,8 @@ def load(config: ConfigDict, seed: int):
     root = config.get("path", "")
     if not root:
         raise errors.Error("image_folder needs a directory: set --config.data.path=DIR")
+    from jaxlab.data import paths  # a relative path lies under the data root ($JAXLAB_DATA_DIR)
+    root = paths.existing(root, "image folder", os.path.isdir)
     color = config.get("color", "rgb")
     if color not in COLORS:
         raise errors.Error(f"unknown color {color!r}: choose grayscale or rgb (--config.data.color=...)")
@@ -131,12 +152,17 @@ def load(config: ConfigDict, seed: int):
         logging.warning("image_folder: ignoring %d file(s) that are not .jpg/.png: %s", len(ignored),
                         _listing(ignored))
     class_names = sorted(train_files)
+    if len(class_names) < 2:
+        folder = os.path.join(root, "train") if split_folders else root
+        raise errors.Error(f"image folder {folder} has {len(class_names)} class folder ({', '.join(class_names)}): "
+                           "classification needs at least two <class>/ folders of images; point "
+                           "--config.data.path at the folder that holds the class folders")
     everything = _dataset(train_files, class_names, image_size, color)
     if split_folders:
         test = _dataset(test_files, class_names, image_size, color)
         train_all = everything
     else:
-        kept, held = stratified_split(everything["label"], config.get("test_fraction", 0.2), seed)
+        kept, held = stratified_split(everything["label"], config.get("test_fraction", 0.2), seed, "test_fraction")
         train_all, test = _take(everything, kept), _take(everything, held)
     kept, held = stratified_split(train_all["label"], config.get("validation_split", 0.0), seed + 1)
     train = _take(train_all, kept)

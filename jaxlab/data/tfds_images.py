@@ -7,6 +7,7 @@
 images are the "label"; needs ``normalize="unit"``).
 """
 import os
+import re
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -17,14 +18,32 @@ from jaxlab.data import noise, preprocess
 
 
 def read_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
-    """One split (or a tfds slice of it, e.g. ``train[100:200]``) as numpy arrays; a dataset that is not prepared
-    gives one clear error."""
+    """One split (or a tfds slice of it, e.g. ``train[100:200]``) as numpy arrays; a dataset that is not prepared,
+    or whose files are truncated or corrupt, gives one clear error."""
     try:
         dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
     except Exception as exc:  # tfds raises AssertionError / DatasetNotFoundError / FileNotFoundError here
         raise not_prepared(name, split, data_dir, exc) from exc
-    chunks = list(tfds.as_numpy(dataset.batch(10_000)))
+    import tensorflow as tf  # loaded by tfds to read anyway; imported here so that `import jaxlab.data` stays light
+    # A truncated or damaged tfrecord shard: a cut record (DataLossError), fewer examples than the dataset's info
+    # promises (FailedPreconditionError), a record that does not parse (InvalidArgumentError), a missing shard.
+    try:
+        chunks = list(tfds.as_numpy(dataset.batch(10_000)))
+    except (tf.errors.DataLossError, tf.errors.FailedPreconditionError, tf.errors.InvalidArgumentError,
+            tf.errors.NotFoundError) as exc:
+        raise corrupt(name, split, data_dir, exc) from exc
     return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
+
+
+def corrupt(name: str, split: str, data_dir: str | None, exc: Exception) -> errors.Error:
+    """The error for a prepared dataset whose files cannot be read: prepare it again."""
+    where = data_dir or os.environ.get("TFDS_DATA_DIR") or os.path.expanduser("~/tensorflow_datasets")
+    detail = " ".join(str(exc).split())
+    detail = re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:.*$", "", detail)[:160]  # without TF's "{{function_node …}}", "[Op:…]"
+    return errors.Error(
+        f"dataset {name!r} in {where} is truncated or corrupt (reading split {split!r}: {type(exc).__name__}: "
+        f"{detail}): prepare it again — delete {os.path.join(where, name)} and re-download it or re-run the "
+        "prepare step that made it")
 
 
 def not_prepared(name: str, split: str, data_dir: str | None, exc: Exception) -> errors.Error:
@@ -32,7 +51,7 @@ def not_prepared(name: str, split: str, data_dir: str | None, exc: Exception) ->
     return errors.Error(
         f"dataset {name!r} split {split!r} is not prepared in {where} and it cannot be downloaded here "
         f"({type(exc).__name__}): point --config.data.data_dir or TFDS_DATA_DIR at a prepared tfds data_dir "
-        "(e.g. ../shared/data/tfds)")
+        "(a folder holding e.g. mnist/3.0.1/; README \"Data\")")
 
 
 def load(config: ConfigDict, seed: int, share=None):
