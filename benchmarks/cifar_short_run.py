@@ -1,6 +1,6 @@
 """A short real-data CIFAR run on a slice of the splits: proves on a CPU that a config's pipeline learns.
 
-    TFDS_DATA_DIR=../shared/data/tfds python benchmarks/cifar_short_run.py --config configs/cifar_alexnet.py \
+    TFDS_DATA_DIR=/path/to/tfds python benchmarks/cifar_short_run.py --config configs/cifar_alexnet.py \
         --workdir /tmp/runs/cifar_short --train_examples 4000 --eval_examples 1000 --config.num_epochs=2
 
 Same as `launch.py` (same config flags, same `jaxlab.experiment.run`), except that the training split keeps its

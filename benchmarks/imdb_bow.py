@@ -1,6 +1,6 @@
 """IMDB bag-of-words net: training time per 25,000-review epoch, jaxlab vs Keras 3 `fit`, side by side in one run.
 
-    TFDS_DATA_DIR=../shared/data/tfds python benchmarks/imdb_bow.py [--epochs 3] [--batch_size 512]
+    TFDS_DATA_DIR=/path/to/tfds python benchmarks/imdb_bow.py [--epochs 3] [--batch_size 512]
 
 The net of configs/imdb_bow.py:l2 as its config trains it (counts → Dense 100 relu → Dense 10 relu →
 concatenate(counts, that) → Dense 1; l2: tf-idf counts of the first 1000 ids, Adam 1e-3, L2 1e-4, batch 512) on all

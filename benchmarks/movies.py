@@ -1,7 +1,9 @@
 """Movies MLP (net 1 of configs/movies_profit.py:bn): 200 epochs at batch 40, jaxlab vs a plain Flax loop vs Keras 3
 fit, side by side.
 
-    TFDS_DATA_DIR=unused python benchmarks/movies.py [--path /work/shared/data/csv/movie_metadata.csv] [--write]
+    TFDS_DATA_DIR=unused python benchmarks/movies.py [--path csv/movie_metadata.csv] [--write]
+
+--path is relative to the data root $JAXLAB_DATA_DIR (README "Data") or absolute.
 
 All three get the same arrays (the csv loader's train / validation split of the real file, 36 features),
 the same net (Dense 64-128-128-64-64, each → BatchNorm → relu, → 2 softmax), Adam 1e-3, batch 40, 200 epochs with
@@ -156,7 +158,7 @@ RUNNERS = {"jaxlab": run_jaxlab, "plain": run_plain, "keras": run_keras}
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--path", default="/work/shared/data/csv/movie_metadata.csv")
+    parser.add_argument("--path", default="csv/movie_metadata.csv", help="under $JAXLAB_DATA_DIR, or absolute")
     parser.add_argument("--framework", choices=RUNNERS)
     parser.add_argument("--write", action="store_true", help="write the table into benchmarks/README.md")
     args = parser.parse_args()

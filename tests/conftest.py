@@ -3,7 +3,7 @@ import os
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ["TFDS_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no_such_tfds_dir")  # never ../shared
+os.environ["TFDS_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no_such_tfds_dir")  # never real data
 # One persistent compilation cache for the session and the worker processes it starts: many tests compile the same
 # programs again (a run and its resumption, the same tiny config in several tests), and XLA compilation is most of
 # the suite's time. A fresh directory per session, so no test ever reads a program compiled by an older jax.
@@ -13,12 +13,8 @@ if _CACHE_MADE_HERE:
 
     os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxlab-tests-xla-cache-")
 
-import sys  # noqa: E402
-
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
@@ -74,12 +70,9 @@ def shrink(config, **overrides):
 
 def apply_overrides(config, overrides):
     """Sets dotted keys (``{"model.hidden": (8,)}``) on a config, like ``--config.model.hidden`` would."""
+    from jaxlab import settings
     for key, value in overrides.items():
-        target = config
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target[parent]
-        target[leaf] = value
+        settings.set_key(config, key, value)
     return config
 
 
