@@ -20,6 +20,20 @@ from jaxlab import errors, models, report, train
 from jaxlab.data import preprocess
 
 
+def as_batch(inputs: np.ndarray, input_shape) -> np.ndarray:
+    """Raw inputs as a batch [N, *input_shape]: one input gains the batch axis, and images without their channel
+    axis ([N, 28, 28] or [28, 28] for a run of [28, 28, 1]) gain it when the run has one channel."""
+    shape, given = tuple(input_shape), list(inputs.shape)
+    if shape and shape[-1] == 1 and shape[:-1] in (inputs.shape, inputs.shape[1:]):
+        inputs = inputs[..., None]
+    if inputs.shape == shape:
+        inputs = inputs[None]
+    if inputs.shape[1:] != shape:
+        raise errors.Error(f"inputs of shape {given} do not fit this run: it takes [N, {', '.join(map(str, shape))}] "
+                           f"or one input of shape {list(shape)} (data_info.json input_shape)")
+    return inputs
+
+
 class Run(NamedTuple):
     config: ml_collections.ConfigDict
     info: dict[str, Any]
@@ -40,8 +54,14 @@ class Run(NamedTuple):
             from jaxlab.data import tabular
             inputs = tabular.transform(inputs, self.info["tabular"])
         inputs = np.asarray(inputs)
-        if inputs.ndim == len(self.info["input_shape"]):
-            inputs = inputs[None]
+        if "vocabulary" in self.info or self.info.get("tabular"):  # built above (bags of words vary in width)
+            inputs = inputs[None] if inputs.ndim == len(self.info["input_shape"]) else inputs
+        else:
+            inputs = as_batch(inputs, self.info["input_shape"])
+        if self.info.get("permute_seed", -1) >= 0:  # permuted-pixel runs: the same fixed permutation
+            from jaxlab.data import tfds_images
+            inputs = tfds_images.permute_pixels(inputs, tfds_images.pixel_permutation(
+                self.info["input_shape"], self.info["permute_seed"]))
         spec = self.info.get("preprocessing")
         outputs = self.apply(preprocess.normalize(inputs, spec) if spec else inputs)
         task = self.info.get("task", "classification")

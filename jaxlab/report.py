@@ -1,5 +1,4 @@
 """What a run leaves for people: the Keras-like epoch line and progress bar, history.csv, summary.json and plots."""
-import csv
 import json
 import os
 import sys
@@ -8,15 +7,17 @@ from typing import Any, Sequence
 import numpy as np
 
 from jaxlab import confusion, errors, figures, reconstructions, regression
+from jaxlab.history import append_history, read_history, write_history  # noqa: F401  (used as report.*)
 
 
 def format_metrics(metrics: dict[str, float]) -> str:
     return " - ".join(f"{name} {value:.4f}" for name, value in metrics.items())
 
 
-def epoch_line(epoch: int, num_epochs: int, seconds: float, metrics: dict[str, float]) -> str:
-    """``epoch 3/10 - 2.1s - loss 0.4100 - accuracy 0.8800 - val_loss … - val_accuracy …``"""
-    return f"epoch {epoch}/{num_epochs} - {seconds:.1f}s - {format_metrics(metrics)}"
+def epoch_line(epoch: int, num_epochs: int, seconds: float, metrics: dict[str, float], label: str = "") -> str:
+    """``epoch 3/10 - 2.1s - loss 0.4100 - accuracy 0.8800 - val_loss … - val_accuracy …``, after `label` (e.g.
+    ``fold 2/10``) when given."""
+    return f"{label + ' ' if label else ''}epoch {epoch}/{num_epochs} - {seconds:.1f}s - {format_metrics(metrics)}"
 
 
 def progress_bar(done: int, total: int, width: int = 30) -> None:
@@ -29,42 +30,6 @@ def progress_bar(done: int, total: int, width: int = 30) -> None:
     if done >= total:
         sys.stdout.write("\r" + " " * (width + 2 * len(str(total)) + 4) + "\r")
     sys.stdout.flush()
-
-
-def read_history(path: str, up_to_epoch: int | None = None) -> list[dict[str, float]]:
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as f:
-        rows = [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
-    return [row for row in rows if up_to_epoch is None or row["epoch"] <= up_to_epoch]
-
-
-def write_history(path: str, history: Sequence[dict[str, float]]) -> None:
-    """Rewrites the whole file (atomically): a resumed run drops epochs past its checkpoint."""
-    if not history:
-        return
-    names = list(dict.fromkeys(name for row in history for name in row))
-    tmp = path + ".tmp"
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=names)
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: (int(v) if k == "epoch" else repr(float(v))) for k, v in row.items()})
-    os.replace(tmp, path)
-
-
-def append_history(path: str, history: Sequence[dict[str, float]]) -> None:
-    """Appends the newest row when the file already holds exactly the earlier rows' columns (one short write per
-    epoch); otherwise rewrites the whole file."""
-    row = history[-1]
-    if len(history) > 1 and os.path.exists(path):
-        with open(path) as f:
-            header = f.readline().strip().split(",")
-        if header == list(row):
-            with open(path, "a", newline="") as f:
-                csv.writer(f).writerow([int(v) if k == "epoch" else repr(float(v)) for k, v in row.items()])
-            return
-    write_history(path, history)
 
 
 def write_json(path: str, payload: dict[str, Any]) -> None:
@@ -93,15 +58,16 @@ def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:
     fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
     epochs = [row["epoch"] for row in history]
     for ax, name in zip(axes[0], names):
-        ax.plot(epochs, [row[name] for row in history], marker="o", label=f"train {name}")
+        figures.curve(ax, epochs, [row[name] for row in history], f"train {name}")
         if f"val_{name}" in history[0]:
-            ax.plot(epochs, [row[f"val_{name}"] for row in history], marker="o", label=f"validation {name}")
+            figures.curve(ax, epochs, [row[f"val_{name}"] for row in history], f"validation {name}")
         figures.epoch_panel(ax, name)
     figures.save(fig, path)
 
 
 def plot_mean_std(histories, path: str, over: str) -> None:
-    """Mean over runs (`over`, e.g. "10 folds") per epoch with a ± std band, one panel per metric, train and validation."""
+    """Mean over runs (`over`, e.g. "10 folds") per epoch with a ± std band, one panel per metric, train and
+    validation."""
     plt = figures.pyplot()
 
     epochs = min(len(h) for h in histories)
@@ -116,8 +82,11 @@ def plot_mean_std(histories, path: str, over: str) -> None:
                 continue
             values = np.asarray([[row[key] for row in h[:epochs]] for h in histories], np.float64)
             mean, std = values.mean(0), values.std(0)
-            ax.plot(x, mean, label=f"{label} {name} (mean of {over})")
-            ax.fill_between(x, mean - std, mean + std, alpha=0.25)
+            line = figures.curve(ax, x, mean, f"{label} {name} (mean of {over})")
+            if len(x) > 1:
+                ax.fill_between(x, mean - std, mean + std, alpha=0.25, color=line.get_color())
+            else:  # one epoch: the band of one point is a vertical bar
+                ax.errorbar(x, mean, yerr=std, capsize=4, color=line.get_color())
         figures.epoch_panel(ax, f"{name}: mean ± std over {over}")
     figures.save(fig, path)
 

@@ -168,7 +168,8 @@ def test_search_runs_trials_and_writes_results(sampler, images, tiny, tmp_path):
     for number in range(trials):
         assert (workdir / f"trial_{number:03d}" / ("exec_1" if executions == 2 else "") / "summary.json").exists()
     if sampler == "random":
-        assert 0.0 <= best["retrain"]["test_accuracy"] <= 1.0 and (workdir / "best" / "summary.json").exists()
+        assert 0.0 <= best["retrain"]["test_accuracy"] <= 1.0
+        assert os.path.exists(os.path.join(best["retrain_workdir"], "summary.json"))
 
 
 def test_conditional_parameters_follow_num_layers(images, tiny, tmp_path):
@@ -256,22 +257,35 @@ def test_bad_space_is_a_clear_error(images, tiny, tmp_path):
 # ----------------------------------------------------------------------------------------------------------------
 # Comparison report.
 
-def fake_run(path, accuracies, summary=True, params=1000):
+def fake_run(path, accuracies, summary=True, params=1000, data="mnist", task="classification", **config):
+    """A run directory as experiment.run leaves it: config.json (data, task, model + dotted `config` keys),
+    history.csv and (when `summary`) summary.json."""
     os.makedirs(path, exist_ok=True)
+    settings = {"task": task, "data": {"name": data, "path": "", "data_dir": str(path)},
+                "model": {"name": "mlp", "hidden": [64]}, "optimizer": {"learning_rate": 0.01}}
+    for key, value in config.items():
+        section, leaf = key.split("__")
+        settings[section][leaf] = value
+    with open(path / "config.json", "w") as f:
+        json.dump(settings, f)
     if accuracies:
         with open(path / "history.csv", "w") as f:
             f.write("epoch,loss,accuracy,val_loss,val_accuracy\n")
-            for epoch, acc in enumerate(accuracies, 1):
-                f.write(f"{epoch},{1 - acc},{acc},{1.1 - acc},{acc}\n")
+            f.writelines(f"{epoch},{1 - acc},{acc},{1.1 - acc},{acc}\n" for epoch, acc in enumerate(accuracies, 1))
     if summary:
         with open(path / "summary.json", "w") as f:
             json.dump({"test_accuracy": max(accuracies) - 0.01, "test_loss": 0.5, "num_params": params,
-                       "wall_seconds_this_session": 12.5, "best_epoch": 2}, f)
+                       "wall_seconds_this_session": 12.5, "best_epoch": 2, "config": settings}, f)
+
+
+def report_lines(text, *names):
+    return {name: line for line in text.splitlines() for name in names
+            if line.startswith((f"| {name} |", f"| **{name}** "))}
 
 
 def test_comparison_table_marks_winner_and_failed_runs(tmp_path):
     fake_run(tmp_path / "small", [0.5, 0.7, 0.6], params=1000)
-    fake_run(tmp_path / "large", [0.6, 0.8, 0.75], params=250000)
+    fake_run(tmp_path / "large", [0.6, 0.8, 0.75], params=250000, model__hidden=[512])
     fake_run(tmp_path / "stopped", [0.9], summary=False)      # killed after one epoch: no summary.json
     fake_run(tmp_path / "crashed", [], summary=False)
     output = tmp_path / "report" / "comparison.md"
@@ -279,16 +293,63 @@ def test_comparison_table_marks_winner_and_failed_runs(tmp_path):
                         + ["--output", str(output)])
     assert code == 0
     text = output.read_text()
-    lines = {name: line for line in text.splitlines() for name in ("small", "large", "stopped", "crashed")
-             if line.startswith((f"| {name} |", f"| **{name}** "))}
-    assert "| run | status | test_accuracy | test_loss | best val_accuracy | best epoch |" in text
-    assert "**large** (winner) | finished | 0.7900 | 0.5000 | 0.8000 | 2 | 3 | 12.5 | 250,000 |" in lines["large"]
+    lines = report_lines(text, "small", "large", "stopped", "crashed")
+    assert "| run | data | task | model | status | test_accuracy | test_loss | best val_accuracy | best epoch |" in text
+    assert ("**large** (winner) | mnist | classification | mlp (model.hidden=512) | finished | 0.7900 | 0.5000 | "
+            "0.8000 | 2 | 3 | ≥ 12.5 | 250,000 |") in lines["large"]
+    assert "| small | mnist | classification | mlp (model.hidden=64) |" in lines["small"]
     assert "| incomplete (1 epochs) |" in lines["stopped"] and "(winner)" not in lines["stopped"]
     assert "| failed (no history) | — |" in lines["crashed"]
     assert "Winner by best val_accuracy: **large**." in text
+    assert "≥: no sessions.jsonl" in text   # the wall time of the last session only is marked as such
     assert (tmp_path / "report" / "comparison_curves.png").stat().st_size > 0
     compare.compare([str(tmp_path / "small"), str(tmp_path / "large")], str(tmp_path / "by_loss.md"), by="val_loss")
     assert "Winner by best val_loss: **large**." in (tmp_path / "by_loss.md").read_text()
+
+
+def test_comparison_writes_beside_the_first_run_by_default(tmp_path, monkeypatch):
+    fake_run(tmp_path / "runs" / "a", [0.5, 0.6])
+    fake_run(tmp_path / "other" / "b", [0.7])
+    os.makedirs(tmp_path / "cwd")
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert compare.main([str(tmp_path / "runs" / "a"), "../other/b/"]) == 0
+    assert (tmp_path / "runs" / "compare_a_b.md").exists() and (tmp_path / "runs" / "compare_a_b_curves.png").exists()
+    assert os.listdir(tmp_path / "cwd") == []
+
+
+def test_comparison_names_a_winner_only_within_one_dataset_and_task(tmp_path):
+    fake_run(tmp_path / "mnist_a", [0.6, 0.9])
+    fake_run(tmp_path / "mnist_b", [0.7, 0.8], optimizer__learning_rate=0.1)
+    fake_run(tmp_path / "fashion", [0.95], data="fashion_mnist")          # the best number, on another dataset
+    fake_run(tmp_path / "rating", [0.97], data="csv", task="regression", data__path="/data/movies.csv",
+             data__target="imdb_score")
+    text = compare.compare([str(tmp_path / name) for name in ("mnist_a", "mnist_b", "fashion", "rating")],
+                           str(tmp_path / "mixed.md"))
+    lines = report_lines(text, "mnist_a", "mnist_b", "fashion", "rating")
+    assert "| **mnist_a** (winner) | mnist | classification | mlp (optimizer.learning_rate=0.01) |" in lines["mnist_a"]
+    assert "| mnist_b | mnist | classification | mlp (optimizer.learning_rate=0.1) |" in lines["mnist_b"]
+    assert "| **fashion** (winner) | fashion_mnist | classification | mlp |" in lines["fashion"]
+    assert "| **rating** (winner) | csv movies.csv → imdb_score | regression | mlp |" in lines["rating"]
+    assert "The runs span 3 datasets or tasks" in text and "not one overall" in text
+    assert "- mnist, classification: winner by best val_accuracy **mnist_a**." in text
+    assert "Winner by best" not in text
+
+
+def test_comparison_sums_wall_time_over_sessions(tmp_path):
+    fake_run(tmp_path / "resumed", [0.5, 0.6])
+    with open(tmp_path / "resumed" / "sessions.jsonl", "w") as f:
+        f.writelines(json.dumps(entry) + "\n" for entry in (
+            {"event": "start", "time": 1}, {"event": "end", "wall_seconds": 100.0},
+            {"event": "start", "time": 2}, {"event": "end", "wall_seconds": 20.5}, {"event": "start", "time": 3}))
+        f.write('{"event": "end", "wall_sec')                   # a line cut short
+    fake_run(tmp_path / "total", [0.5])
+    summary = json.loads((tmp_path / "total" / "summary.json").read_text())
+    (tmp_path / "total" / "summary.json").write_text(json.dumps({**summary, "wall_seconds_total": 40.0}))
+    (tmp_path / "total" / "sessions.jsonl").write_text('{"event": "start"}\n')   # killed: no end line
+    text = compare.compare([str(tmp_path / "resumed"), str(tmp_path / "total")], str(tmp_path / "wall.md"))
+    lines = report_lines(text, "resumed", "total")
+    assert "| 120.5 | 1,000 |" in lines["resumed"] and "| 40.0 | 1,000 |" in lines["total"]
+    assert "≥" not in text
 
 
 def test_comparison_of_missing_directory_is_an_error(tmp_path, capsys):
