@@ -3,6 +3,7 @@
     python launch.py --config configs/cifar_vgg.py --workdir runs/cifar_vgg
     python launch.py --config configs/cifar_vgg.py --config.model.dtype=bfloat16 --workdir runs/cifar_vgg_bf16
 
+Variants: default (float32) | bf16 (bfloat16 compute, float32 parameters, loss and logits).
 Recipe (for a GPU/TPU): VGG16 with BatchNorm (13 conv 64-64-M-128-128-M-256×3-M-512×3-M-512×3-M, then
 dense 512 → BN → relu → dropout 0.5 → 100 logits; 15,033,380 parameters), per-channel standardisation fitted on
 the 45,000 training images (float64 statistics), random crop (zero pad 4) + horizontal flip on device,
@@ -15,17 +16,11 @@ Measured: no GPU was lent in any session so far, so the full recipe has NOT been
 time-to-accuracy are unmeasured. The pipeline (data, standardisation, crop + flip, bf16, both parallel modes,
 top-5, confusion) is tested under mock data in tests/test_vision_cifar.py; throughput vs Keras is in
 benchmarks/README.md (1.46× Keras on this CPU since the im2col rewrite of the 2×2 convolutions).
-
-Short real-data run (2026-12-01, 2-core CPU shared with one other training run; this recipe unchanged except 4
-epochs, so 2 warm-up epochs then a 2-epoch cosine; first 4,000 training images, first 1,000 validation / test):
-
-    TFDS_DATA_DIR=../shared/data/tfds python benchmarks/cifar_short_run.py --config configs/cifar_vgg.py \
+Short real-data run (2026-12-01; this recipe for 4 epochs on the first 4,000 training images, 1,000 validation / test):
+    TFDS_DATA_DIR=/path/to/tfds python benchmarks/cifar_short_run.py --config configs/cifar_vgg.py \
         --workdir runs/vgg_short --train_examples 4000 --eval_examples 1000 --config.num_epochs=4
-
-train loss 6.065 → 5.837 → 5.682 → 5.464; validation top-1 0.012 → 0.028 → 0.064 → 0.064, top-5 0.049 → 0.109
-→ 0.202 → 0.228; test top-1 0.063, top-5 0.219 (chance 0.01 / 0.05): VGG16 learns on the real data. 36 images/s
-(110 s per 4,000-image epoch) with the other run on the CPU, 8.6 min of training in all. The full recipe
-(45,000 images × 200 epochs) would take 36–70 h here (70 images/s idle): it needs the GPU.
+test top-1 0.063, top-5 0.219 (chance 0.01 / 0.05): VGG16 learns on the real data. The full recipe (45,000 images ×
+200 epochs) would take 36–70 h here (70 images/s idle): it needs the GPU. Per-epoch figures: benchmarks/README.md.
 """
 import ml_collections
 

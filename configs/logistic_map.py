@@ -25,7 +25,7 @@ def get_config() -> ml_collections.ConfigDict:
     config.monitor = "val_loss"
     config.monitor_mode = "min"
     config.divergence_factor = 0.0   # the loss falls by orders of magnitude; guard NaN/inf only
-    config.checkpoint.every_epochs = config.get_ref("num_epochs")
+    config.checkpoint.every_epochs = 0   # tiny epochs: save at the end only
     config.checkpoint.best_metric = "val_loss"
     config.checkpoint.best_mode = "min"
     config.analyses = ("regression",)

@@ -8,7 +8,7 @@ Variants: default (lab: Dense 100 relu → Dense 10, SGD 0.01, batch 32, 10 epoc
 raw (no normalisation: stops with a divergence error), linear_hidden, relu_before_softmax, deep
 (100 sigmoid → 50 relu → 50 tanh → 10), tuned (same 784-100-10 shape, best recipe).
 
-Measured 2026-11-30 on the real test splits, 2-core CPU, seed 0 (TFDS_DATA_DIR=../shared/data/tfds):
+Measured 2026-11-30 on the real test splits, 2-core CPU, seed 0 (a prepared tfds data_dir):
 
 | variant | MNIST | Fashion-MNIST | note |
 |---|---|---|---|

@@ -8,7 +8,7 @@ loses its spatial prior.
 Lab: 0.94 (dense) / 0.95 (CNN). The unpermuted references are configs/mnist_dense_bn.py and
 configs/mnist_cnn.py (default).
 
-Results (real MNIST, shared 2-core CPU, TFDS_DATA_DIR=../shared/data/tfds, the commands above):
+Results (real MNIST, shared 2-core CPU, a prepared tfds data_dir, the commands above):
   dense  2026-11-30: test accuracy 0.9604 vs 0.9630 unpermuted (configs/mnist_dense_bn.py): −0.26 pt, within the
          0.3 pt goal.
   cnn    2026-12-01: test accuracy 0.9554 (best validation 0.9588, epoch 9 of 10; 105 s) vs 0.9831 unpermuted

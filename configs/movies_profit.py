@@ -22,7 +22,7 @@ import ml_collections
 
 from configs.common import csv_data, default_config
 
-PATH = "/work/shared/data/csv/movie_metadata.csv"   # semicolon-separated copy of Kaggle's IMDB 5000
+PATH = "csv/movie_metadata.csv"   # under $JAXLAB_DATA_DIR: a semicolon-separated copy of Kaggle's IMDB 5000
 COUNTS = ("num_critic_for_reviews", "director_facebook_likes", "actor_3_facebook_likes", "actor_1_facebook_likes",
           "num_voted_users", "cast_total_facebook_likes", "num_user_for_reviews", "actor_2_facebook_likes",
           "movie_facebook_likes")
@@ -39,7 +39,7 @@ def base() -> ml_collections.ConfigDict:
     config.eval_batch_size = 200
     config.monitor = "val_loss"
     config.monitor_mode = "min"
-    config.checkpoint.every_epochs = config.get_ref("num_epochs")  # 200 tiny epochs: save at the end only
+    config.checkpoint.every_epochs = 0   # tiny epochs: save at the end only
     config.checkpoint.best_metric = "val_loss"
     config.checkpoint.best_mode = "min"
     config.analyses = ("roc_auc",)

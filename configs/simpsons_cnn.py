@@ -5,42 +5,28 @@
     python launch.py --config configs/simpsons_cnn.py:tuned --workdir runs/simpsons_tuned
     python launch.py --config configs/simpsons_cnn.py:cnn --config.data.path=/my/images --workdir runs/other
 
-The data path defaults to the shared copy `DEFAULT_PATH` (train/ and test/ folders, 8,000 / 2,000 images);
-override it with ``--config.data.path``. 10% of each training class is held out for validation (seeded).
+The data path defaults to `DEFAULT_PATH` under the data root $JAXLAB_DATA_DIR (train/ and test/ folders, 8,000 /
+2,000 images; `python -m jaxlab.data.fetch simpsons`, README "Data"); override it with ``--config.data.path``.
+10% of each training class is held out for validation (seeded).
 
-Variants:
-  cnn   (the lab's net, default) Conv 32 → MaxPool → Conv 64 → MaxPool → Flatten → Dense 512 (L2 1e-3) → Dropout 0.2
-        → Dense 256 (L2 1e-3) → Dropout 0.2 → Dense 10; Adam 3e-4, batch 32, early stopping (patience 10) and
-        reduce-on-plateau on validation accuracy, the best epoch's weights for the test.
-  mlp   the lab's dense baseline: Flatten → Dense 512 (L2) → Dropout 0.2 → Dense 256 (L2) → Dropout 0.2 → Dense 10.
-  tuned the improved recipe: three stages of two 3×3 convs (32, 64, 128 filters), each conv with BatchNorm, a
-        max-pool per stage, Dropout 0.3 → Dense 256 → Dropout 0.3 → Dense 10 (585k parameters), random shifts of
-        ±2 pixels and horizontal flips of training batches, AdamW (weight decay 5e-4) with a warm-up cosine
-        schedule over 60 epochs, batch 64; the best validation epoch's weights for the test.
+Variants (cnn, mlp: Adam 3e-4, batch 32, early stopping (patience 10), reduce-on-plateau; all: best epoch's weights):
+  cnn    (default) the lab's net: Conv 32 → pool → Conv 64 → pool → Dense 512 → Dense 256 (L2 1e-3, dropout 0.2) → 10
+  mlp    the lab's dense baseline: Flatten → Dense 512 (L2) → Dropout 0.2 → Dense 256 (L2) → Dropout 0.2 → Dense 10
+  tuned  three stages of two 3×3 convs + BatchNorm (32, 64, 128 filters) → Dense 256 (dropout 0.3), 585k parameters;
+         ±2 px shifts + horizontal flips, AdamW (weight decay 5e-4) with warm-up cosine over 60 epochs, batch 64
 
-Results measured 2026-11-30 on the shared 2-core CPU (heavily loaded by other runs), real data, test split of
-2,000 images, best-validation-epoch weights (lab: ~0.58 validation, MLP 0.32 test; Keras 3 re-run of the lab
-recipes here: CNN 0.610, MLP 0.388):
-  cnn   0.539 test accuracy (val 0.548) after 10 epochs, still rising; CPU time ran out before early stopping:
-        python launch.py --config configs/simpsons_cnn.py:cnn --config.num_epochs=10 --workdir runs/simpsons_cnn
-        (1.76M parameters, 36 min wall clock at 34 images/s on the contended CPU)
-  mlp   0.320 test accuracy (val 0.323, best epoch 15 of 15):
-        python launch.py --config configs/simpsons_cnn.py:mlp --config.num_epochs=15 --workdir runs/simpsons_mlp
-        (536k parameters, 47 s)
-  tuned 2026-12-01: **0.8365 test accuracy** (best validation 0.8562 at epoch 59 of 60) — goal ≥ 0.80 met:
-        python launch.py --config configs/simpsons_cnn.py:tuned --workdir runs/simpsons_tuned
-        (18 min on the CPU, shared with a CI run for part of it; ran as the previous tuned config with
-        --config.num_epochs=60 --config.model.layers=<TUNED_CNN above>, which is what the config now says).
-        The previous tuned recipe (one conv per stage, 391k parameters, 30 epochs) reached 0.7485 test (best
-        validation 0.7412 at epoch 30, training accuracy 0.78: under-fitting), hence two convs per stage and 60
-        epochs. Both ran after conv training steps were unrolled on CPU (4.3 s per epoch for the one-conv net).
-The lab recipes (cnn: 100 epochs with early stopping; mlp) were not rerun today.
+Results (shared 2-core CPU, real data, test split of 2,000 images, best-validation-epoch weights; lab: ~0.58
+validation, MLP 0.32 test; Keras 3 re-run of the lab recipes here: CNN 0.610, MLP 0.388):
+  tuned  2026-12-01: **0.8365 test accuracy** (best validation 0.8562 at epoch 59 of 60) — goal ≥ 0.80 met (18 min).
+  cnn    2026-11-30: 0.539 test accuracy (val 0.548) after 10 epochs (--config.num_epochs=10), still rising.
+  mlp    2026-11-30: 0.320 test accuracy (val 0.323, best epoch 15 of 15; --config.num_epochs=15).
+Run details and the previous tuned recipe: benchmarks/README.md, "Config notes moved from the config docstrings".
 """
 import ml_collections
 
 from configs.common import default_config
 
-DEFAULT_PATH = "/work/shared/data/simpsons/grayscale"
+DEFAULT_PATH = "simpsons/grayscale"
 LAB_CNN = ("conv32", "pool", "conv64", "pool", "flatten", "dense512", "dropout0.2", "dense256", "dropout0.2")
 TUNED_CNN = ("conv32", "bn", "conv32", "bn", "pool", "conv64", "bn", "conv64", "bn", "pool",
              "conv128", "bn", "conv128", "bn", "pool", "flatten", "dropout0.3", "dense256", "dropout0.3")
