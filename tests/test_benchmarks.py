@@ -48,3 +48,33 @@ def test_write_section_replaces_in_place_or_appends(tmp_path):
     readme.write_section("B", "new b", str(path))
     readme.write_section("C", "c", str(path))
     assert path.read_text() == "# Benchmarks\n\n## A (x)\n\nnew a\n\n## B\n\nnew b\n\n## C\n\nc\n"
+
+
+def test_accelerator_dry_run_writes_every_stage(tmp_path):
+    """benchmarks/accelerator.py --dry_run (the prepared GPU command at toy sizes, mock data, 8 fake CPU devices):
+    every stage finishes and results.json / results.md carry each stage's figures; the output folder stays the
+    three files the device tool can bring back."""
+    import json
+
+    import accelerator  # benchmarks/
+    output = tmp_path / "out"
+    assert accelerator.main(["--dry_run", "--output_dir", str(output), "--runs_dir", str(tmp_path / "runs")]) == 0
+    with open(output / "results.json") as f:
+        results = json.load(f)
+    assert results["dry_run"] and results["environment"]["device_count"] == jax.device_count()
+    stages = results["stages"]
+    assert list(stages) == ["tests"] + [stage.name for stage in accelerator.STAGES]
+    assert stages["tests"]["status"] == "passed" and stages["tests"]["counts"] == {"passed": 1}
+    for stage in accelerator.STAGES:
+        record = stages[stage.name]
+        assert record["status"] == "done", record
+        assert record["images_per_second"] > 0 and record["step_time_ms"] > 0 and record["flops_per_step"] > 0
+        assert record["mfu"] is None and "peak" in record["mfu_note"]  # no bf16 peak for a CPU
+        assert set(record["time_to_accuracy"]) == {f"{target:.3f}" for target in stage.targets}
+        assert [row["epoch"] for row in record["timeline"]] == [1, 2] and record["final"]["epochs_run"] == 2
+        assert record["schedule"]["num_epochs"] == 2 and record["schedule_note"]
+        assert 0.0 <= record["final"]["top1"] <= 1.0
+    vgg = stages["vgg16_bf16"]  # XLA's count of one device's step is of the order of 3 × forward × batch / devices
+    assert 0.7 < vgg["flops_per_step"] / vgg["analytic_flops_per_step"] < 1.4
+    assert (output / "results.md").read_text().count("| done |") == len(accelerator.STAGES)
+    assert sorted(os.listdir(output)) == ["results.json", "results.md", "tests.txt"]
