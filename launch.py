@@ -1,24 +1,29 @@
 """Entry point: parse flags, set up the platform, call jaxlab.
 
     python launch.py --config configs/mnist_mlp.py[:variant] [--config.key=value ...] --workdir runs/NAME
-    python launch.py --config configs/mnist_mlp.py --workdir runs/NAME --mode=evaluate
+    python launch.py --workdir runs/NAME --mode=evaluate          # the run's own config (its config.json)
     python launch.py --config ... --workdir runs/NAME --distributed [--coordinator_address=HOST:PORT \
         --num_processes=N --process_id=I]      # one per process, same command and shared workdir
 
-Rerunning the same command with the same workdir resumes from the latest checkpoint.
+Rerunning the same command with the same workdir resumes from the latest checkpoint. Settings, the workdir, its
+lock and its config are checked before TensorFlow, JAX or any data is loaded. Exit status: 0 done, 1 an error
+(one line on stderr), 143 preempted by SIGTERM after saving a checkpoint (rerun to resume).
 """
 import re
+import signal
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/NAME.py[:variant]).",
-                                lock_config=True)
+config_flags.DEFINE_config_file("config", None, "Experiment config file (configs/NAME.py[:variant]); optional with "
+                                "--mode=evaluate (the run's own config.json).", lock_config=True)
 flags.DEFINE_string("workdir", None, "Directory for checkpoints, summaries, history.csv, summary.json and plots.")
 flags.DEFINE_enum("mode", "train", ["train", "evaluate"],
                   "train (resumes if the workdir has checkpoints) or evaluate (test metrics of the best checkpoint).")
+flags.DEFINE_bool("retest", False, "Rerunning a finished run reprints its test metrics from summary.json; with "
+                  "--retest it evaluates the test split again.")
 flags.DEFINE_bool("distributed", False,
                   "Run as one of several JAX processes (multi-host): calls jax.distributed.initialize() before any "
                   "device is touched. Every process runs the same command with the same --workdir on a shared "
@@ -34,7 +39,15 @@ flags.DEFINE_integer("num_processes", None, "With --distributed: how many proces
                      lower_bound=1)
 flags.DEFINE_integer("process_id", None, "With --distributed: this process's index, 0 … num_processes-1 "
                      "(default: detected).", lower_bound=0)
-flags.mark_flags_as_required(["config", "workdir"])
+flags.mark_flags_as_required(["workdir"])
+
+
+class Terminated(BaseException):
+    """SIGTERM before training started: nothing to save yet."""
+
+
+def _terminated(*_):
+    raise Terminated()
 
 
 def _one_line(text: str) -> str:
@@ -76,23 +89,57 @@ def initialize_distributed() -> None:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    from jaxlab import console, errors, rundir, settings   # light: no TensorFlow, no JAX
+    console.quiet_libraries(verbose=FLAGS.verbosity >= 1)
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        config = FLAGS.config
+        if config is None and FLAGS.mode == "train":
+            raise errors.Error("--config is required to train (e.g. --config configs/mnist_mlp.py); "
+                               "--mode=evaluate alone uses the run's own config")
+        if FLAGS.distributed:  # the lock and checks wait for jax.distributed: process 0 takes them
+            run(config)
+            return
+        config = rundir.load_config(FLAGS.workdir) if config is None else config
+        settings.check(config)
+        with rundir.session(config, FLAGS.workdir, FLAGS.mode):
+            done = single_run(config) and not FLAGS.retest and rundir.finished_summary(config, FLAGS.workdir)
+            if FLAGS.mode == "train" and done:   # before TensorFlow and JAX load: a second, not 20
+                rundir.say_finished(done, FLAGS.workdir)
+                return
+            run(config)
+    except errors.Error as exc:
+        sys.stderr.write(f"jaxlab: error: {exc}\n")
+        sys.exit(1)
+    except OSError as exc:   # a full disk, a lost mount, permissions: one line, nothing saved is touched
+        where = f": {exc.filename}" if exc.filename else ""
+        sys.stderr.write(f"jaxlab: error: {exc.strerror or exc}{where}\n")
+        sys.exit(1)
+    except errors.Preempted as exc:
+        console.notice(str(exc))
+        sys.exit(rundir.PREEMPTED_EXIT)
+    except Terminated:
+        console.notice("stopped by SIGTERM outside training (nothing to save); rerun the same command")
+        sys.exit(rundir.PREEMPTED_EXIT)
+
+
+def single_run(config) -> bool:
+    """Whether `config` is one training run (not a search, k folds or many seeds, whose runs are in subfolders)."""
+    return not config.get("search", None) and not config.data.get("num_folds", 0) and config.num_seeds <= 1
+
+
+def run(config) -> None:
+    """Platform set-up, then the experiment (in the session `main` holds)."""
     import tensorflow as tf
     tf.config.set_visible_devices([], "GPU")  # tf.data/tfds only; keep accelerator memory for JAX
     import jax
     initialize_distributed()
-    if jax.process_index() != 0:
-        logging.set_verbosity(logging.WARNING)
-    from jaxlab import errors, experiment, train
-    try:
-        if FLAGS.mode == "evaluate":
-            experiment.evaluate(FLAGS.config, FLAGS.workdir)
-        else:
-            experiment.run(FLAGS.config, FLAGS.workdir)
-    except train.Preempted as exc:
-        print(f"jaxlab: {exc}", flush=True)
-    except errors.Error as exc:
-        sys.stderr.write(f"jaxlab: error: {exc}\n")
-        sys.exit(1)
+    from jaxlab import console, experiment
+    console.set_lead(jax.process_index() == 0)
+    if FLAGS.mode == "evaluate":
+        experiment.evaluate(config, FLAGS.workdir)
+    else:
+        experiment.run(config, FLAGS.workdir, retest=FLAGS.retest)
 
 
 if __name__ == "__main__":

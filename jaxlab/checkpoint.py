@@ -2,7 +2,14 @@
 
 Steps on disk are epoch numbers. States are saved unreplicated (one copy) and restored into an abstract state
 (shapes and dtypes only), then replicated again by `jaxlab.parallel`.
+
+Every checkpoint is verified: once orbax has finished writing it, a manifest (``jaxlab_manifest.json``: the
+sha256 of each of its files) is written into it; a restore checks the manifest (a changed or missing file) and
+that every restored number is finite. An unusable checkpoint raises `Unusable`; callers move it aside and take
+the previous one. A save that fails (a full disk) stops the run with one line: it never trains on unsaved.
 """
+import hashlib
+import json
 import os
 from typing import Any
 
@@ -11,7 +18,13 @@ import numpy as np
 import orbax.checkpoint as ocp
 from ml_collections import ConfigDict
 
-from jaxlab import errors
+from jaxlab import console, errors, parallel
+
+MANIFEST = "jaxlab_manifest.json"
+
+
+class Unusable(Exception):
+    """A checkpoint that cannot be trusted: damaged, incomplete, or holding non-finite numbers."""
 
 
 def manager(workdir: str, config: ConfigDict, best: str) -> ocp.CheckpointManager:
@@ -28,19 +41,144 @@ def manager(workdir: str, config: ConfigDict, best: str) -> ocp.CheckpointManage
     return ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, "checkpoints")), options=options)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# Manifests.
+
+def _files(folder: str) -> dict[str, str]:
+    """Relative path → sha256 of every file under `folder` but the manifest."""
+    digests = {}
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(parent, name)
+            relative = os.path.relpath(path, folder)
+            if relative.startswith(MANIFEST) or relative == "_CHECKPOINT_METADATA":   # orbax may update it
+                continue
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            digests[relative] = digest.hexdigest()
+    return digests
+
+
+def write_manifest(folder: str) -> None:
+    if jax.process_index() != 0 or os.path.exists(os.path.join(folder, MANIFEST)):
+        return
+    tmp = os.path.join(folder, MANIFEST + ".tmp")
+    with open(tmp, "w") as f:
+        json.dump(_files(folder), f, indent=0, sort_keys=True)
+    os.replace(tmp, os.path.join(folder, MANIFEST))
+
+
+def verify(folder: str) -> None:
+    """Raises `Unusable` when a file the manifest lists is missing or changed (no manifest: a checkpoint from
+    before manifests, or one whose manifest was not written yet; its numbers are still checked on restore)."""
+    path = os.path.join(folder, MANIFEST)
+    if not os.path.isdir(folder):
+        raise Unusable("its folder is missing")
+    if not os.path.exists(path):
+        return
+    try:
+        with open(path) as f:
+            expected = json.load(f)
+    except ValueError as exc:
+        raise Unusable("its manifest is damaged") from exc
+    found = _files(folder)
+    missing = sorted(set(expected) - set(found))
+    if missing:
+        raise Unusable(f"missing part {missing[0]}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else ""))
+    changed = sorted(name for name in expected if found[name] != expected[name])
+    if changed:
+        raise Unusable(f"checksum mismatch in {changed[0]}" + (f" and {len(changed) - 1} more files"
+                                                                 if len(changed) > 1 else ""))
+
+
+def step_folder(mngr: ocp.CheckpointManager, step: int) -> str:
+    return os.path.join(str(mngr.directory), str(step))
+
+
+def finish(mngr: ocp.CheckpointManager) -> None:
+    """Waits for the pending save, then writes the manifest of every checkpoint that lacks one. A failed save
+    (a full disk, a lost mount) is one line; the checkpoints saved before it are kept."""
+    try:
+        mngr.wait_until_finished()
+    except Exception as exc:  # orbax re-raises the writer thread's error, of any kind
+        raise save_error(mngr, exc) from exc
+    for step in mngr.all_steps():
+        folder = step_folder(mngr, step)
+        if os.path.isdir(folder):
+            try:
+                write_manifest(folder)
+            except OSError as exc:
+                raise save_error(mngr, exc) from exc
+
+
+def save_error(mngr: ocp.CheckpointManager, exc: BaseException) -> errors.Error:
+    reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())[:200] or type(exc).__name__
+    return errors.Error(f"could not save a checkpoint in {mngr.directory} ({reason}): the run stopped; free disk "
+                        "space (or fix the directory) and rerun the same command to resume from the last saved "
+                        "checkpoint")
+
+
 def save(mngr: ocp.CheckpointManager, epoch: int, state: Any, metrics: dict[str, float]) -> None:
-    mngr.save(epoch, args=ocp.args.StandardSave(state), metrics=metrics, force=True)
+    finish(mngr)
+    try:
+        mngr.save(epoch, args=ocp.args.StandardSave(state), metrics=metrics, force=True)
+    except Exception as exc:
+        raise save_error(mngr, exc) from exc
+
+
+def check_finite(tree: Any) -> None:
+    for path, leaf in jax.tree_util.tree_leaves_with_path(tree):
+        values = np.asarray(leaf)
+        if np.issubdtype(values.dtype, np.inexact) and not np.isfinite(values).all():
+            raise Unusable(f"non-finite values in {jax.tree_util.keystr(path)}")
 
 
 def restore(mngr: ocp.CheckpointManager, epoch: int, like: Any) -> Any:
-    """Restores `epoch` into the structure of `like` (any tree of arrays with the right shapes and dtypes)."""
+    """Restores `epoch` into the structure of `like` (any tree of arrays with the right shapes and dtypes);
+    `Unusable` when it fails verification, cannot be read, or holds non-finite numbers."""
+    verify(step_folder(mngr, epoch))
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
     try:
-        return mngr.restore(epoch, args=ocp.args.StandardRestore(abstract))
-    except (ValueError, KeyError, FileNotFoundError) as exc:
-        raise errors.Error(
-            f"checkpoint of epoch {epoch} in {mngr.directory} does not match this config's model/optimizer "
-            f"({type(exc).__name__}): use a new --workdir or the config the run was made with") from exc
+        restored = mngr.restore(epoch, args=ocp.args.StandardRestore(abstract))
+    except Exception as exc:  # orbax raises many kinds for damaged or foreign files
+        raise Unusable(f"unreadable ({type(exc).__name__})") from exc
+    check_finite(restored)
+    return restored
+
+
+def _unused_path(path: str) -> str:
+    """`path`, or `path.1`, `path.2`, … when it is taken (an earlier unusable copy of the same epoch is kept)."""
+    candidate, number = path, 0
+    while os.path.exists(candidate):
+        number += 1
+        candidate = f"{path}.{number}"
+    return candidate
+
+
+def move_aside(mngr: ocp.CheckpointManager, epoch: int, reason: str) -> None:
+    """Moves the unusable checkpoint of `epoch` to `checkpoints_unreadable/` next to the checkpoints (kept for
+    inspection, never restored again) with a one-line warning."""
+    aside = _unused_path(os.path.join(os.path.dirname(str(mngr.directory)), "checkpoints_unreadable", str(epoch)))
+    if jax.process_index() == 0:  # one process moves the shared folder; the others wait for it
+        os.makedirs(os.path.dirname(aside), exist_ok=True)
+        if os.path.isdir(step_folder(mngr, epoch)):
+            os.replace(step_folder(mngr, epoch), aside)
+    console.warn(f"checkpoint of epoch {epoch} is unusable ({reason}); moved it to {aside}")
+    parallel.sync_processes(f"jaxlab_moved_checkpoint_{epoch}")
+    mngr.reload()
+
+
+def restore_first_usable(mngr: ocp.CheckpointManager, epochs, like: Any) -> tuple[Any, int | None]:
+    """The first usable checkpoint among `epochs` (in that order of preference) restored like `like`, and its
+    epoch; (None, None) when none is. Each unusable one is moved aside."""
+    for epoch in epochs:
+        try:
+            return restore(mngr, epoch, like), epoch
+        except Unusable as exc:
+            move_aside(mngr, epoch, str(exc))
+    return None, None
 
 
 def preemption_manager(workdir: str) -> ocp.CheckpointManager:
@@ -51,14 +189,16 @@ def preemption_manager(workdir: str) -> ocp.CheckpointManager:
 
 def save_preempted(mngr: ocp.CheckpointManager, state: Any, totals: Any, step: int, steps_per_epoch: int) -> None:
     saved = {"state": jax.device_get(state), "totals": totals, "steps_per_epoch": np.asarray(steps_per_epoch, np.int64)}
-    mngr.save(step, args=ocp.args.StandardSave(saved), force=True)
-    mngr.wait_until_finished()
+    try:
+        mngr.save(step, args=ocp.args.StandardSave(saved), force=True)
+    except Exception as exc:
+        raise save_error(mngr, exc) from exc
+    finish(mngr)
 
 
 def restore_preempted(mngr: ocp.CheckpointManager, step: int, like_state: Any, like_totals: Any) -> Any:
     like = {"state": like_state, "totals": like_totals, "steps_per_epoch": np.zeros((), np.int64)}
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
-    return mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+    return restore(mngr, step, like)
 
 
 def clear(mngr: ocp.CheckpointManager) -> None:

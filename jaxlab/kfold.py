@@ -6,7 +6,6 @@ The data source splits the rows into k (stratified) folds from the seed; fold k 
 the others, with statistics fitted on those training rows only. With ``test_split`` 0 the held-out part is also
 the fold's test split, so the reported mean is the cross-validated score.
 """
-import json
 import os
 from typing import Any
 
@@ -14,14 +13,12 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from jaxlab import errors, report
+from jaxlab import errors, report, settings
 
 
 def fold_config(config: ConfigDict, fold: int) -> ConfigDict:
     """A copy of `config` whose data source builds fold `fold`."""
-    copy = ConfigDict(json.loads(config.to_json_best_effort()))
-    copy.data.fold = fold
-    return copy
+    return settings.set_key(settings.copy_config(config), "data.fold", fold)
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -44,7 +41,8 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     folds, histories = [], []
     for fold in range(num_folds):
         fold_dir = os.path.join(workdir, f"fold_{fold}")
-        summary = experiment.run_once(fold_config(config, fold), fold_dir, devices)
+        summary = experiment.run_once(fold_config(config, fold), fold_dir, devices,
+                                      label=f"fold {fold + 1}/{num_folds}")
         folds.append({key: value for key, value in summary.items() if key.startswith(("test_", "best_"))}
                      | {"epochs_run": summary["epochs_run"], "workdir": fold_dir})
         histories.append(report.read_history(os.path.join(fold_dir, "history.csv")))
@@ -56,7 +54,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     names = [name for name in histories[0][0] if name.startswith("val_")] if histories[0] else []
     curves = {name: curve(histories, name) for name in names}
     result["validation_curves"] = curves
-    result["config"] = json.loads(config.to_json_best_effort())
+    result["config"] = settings.to_dict(config)
     if jax.process_index() == 0:
         report.write_json(os.path.join(workdir, "summary.json"), result)
         if curves:

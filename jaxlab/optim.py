@@ -1,6 +1,7 @@
 """Optimizer, learning-rate schedule and reduce-on-plateau from `config.optimizer` (all optax).
 
-Schedules are given in epochs in the config and converted to steps here:
+Every key has its default in `jaxlab.settings.default_config`. Schedules are given in epochs in the config
+and converted to steps here:
 
 * ``constant``
 * ``cosine``: cosine decay to ``final_lr_fraction`` × lr over the whole run
@@ -22,23 +23,21 @@ SCHEDULES = ("constant", "cosine", "warmup_cosine", "step", "exponential")
 
 def schedule(config: ConfigDict, steps_per_epoch: int, num_epochs: int) -> optax.Schedule:
     lr = config.learning_rate
-    name = config.get("schedule", "constant")
+    name = config.schedule
     total = max(1, steps_per_epoch * num_epochs)
-    final = lr * config.get("final_lr_fraction", 0.0)
+    final = lr * config.final_lr_fraction
     if name == "constant":
         return optax.constant_schedule(lr)
     if name == "cosine":
-        return optax.cosine_decay_schedule(lr, total, alpha=config.get("final_lr_fraction", 0.0))
+        return optax.cosine_decay_schedule(lr, total, alpha=config.final_lr_fraction)
     if name == "warmup_cosine":
-        warmup = min(int(config.get("warmup_epochs", 0) * steps_per_epoch), total - 1)  # ≥ 1 step of decay
+        warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)  # ≥ 1 step of decay
         return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, total, end_value=final)
     if name == "step":
-        boundaries = {int(epoch * steps_per_epoch): config.get("decay_factor", 0.1)
-                      for epoch in config.get("boundaries_epochs", ())}
+        boundaries = {int(epoch * steps_per_epoch): config.decay_factor for epoch in config.boundaries_epochs}
         return optax.piecewise_constant_schedule(lr, boundaries)
     if name == "exponential":
-        return optax.exponential_decay(lr, int(config.get("decay_epochs", 1) * steps_per_epoch),
-                                       config.get("decay_factor", 0.1))
+        return optax.exponential_decay(lr, int(config.decay_epochs * steps_per_epoch), config.decay_factor)
     raise errors.Error(f"unknown schedule {name!r}: choose one of {', '.join(SCHEDULES)} "
                        "(--config.optimizer.schedule=...)")
 
@@ -47,29 +46,27 @@ def build(config: ConfigDict, steps_per_epoch: int, num_epochs: int) -> optax.Gr
     lr = schedule(config, steps_per_epoch, num_epochs)
     name = config.name
     if name == "sgd":
-        tx = optax.sgd(lr, momentum=config.get("momentum") or None, nesterov=config.get("nesterov", False))
+        tx = optax.sgd(lr, momentum=config.momentum or None, nesterov=config.nesterov)
     elif name == "momentum":
-        tx = optax.sgd(lr, momentum=config.get("momentum") or 0.9, nesterov=config.get("nesterov", False))
+        tx = optax.sgd(lr, momentum=config.momentum or 0.9, nesterov=config.nesterov)
     elif name == "adam":
-        tx = optax.adam(lr, b1=config.get("b1", 0.9), b2=config.get("b2", 0.999), eps=config.get("eps", 1e-7))
+        tx = optax.adam(lr, b1=config.b1, b2=config.b2, eps=config.eps)
     elif name == "adamw":
-        tx = optax.adamw(lr, b1=config.get("b1", 0.9), b2=config.get("b2", 0.999), eps=config.get("eps", 1e-7),
-                         weight_decay=config.get("weight_decay", 1e-4))
+        tx = optax.adamw(lr, b1=config.b1, b2=config.b2, eps=config.eps, weight_decay=config.weight_decay)
     elif name == "rmsprop":
-        tx = optax.rmsprop(lr, decay=config.get("decay", 0.9), eps=config.get("eps", 1e-7))
+        tx = optax.rmsprop(lr, decay=config.decay, eps=config.eps)
     else:
         raise errors.Error(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)} "
                            "(--config.optimizer.name=...)")
-    if config.get("grad_clip_norm", 0.0):
+    if config.grad_clip_norm:
         tx = optax.chain(optax.clip_by_global_norm(config.grad_clip_norm), tx)
     return tx
 
 
 def plateau(config: ConfigDict) -> optax.GradientTransformationExtraArgs | None:
     """`optax.contrib.reduce_on_plateau` from `config.reduce_on_plateau`, or None when patience is 0."""
-    if not config.get("patience", 0):
+    if not config.patience:
         return None
     return optax.contrib.reduce_on_plateau(
-        factor=config.get("factor", 0.1), patience=config.patience, rtol=config.get("rtol", 0.0),
-        atol=config.get("min_delta", 1e-4), cooldown=config.get("cooldown", 0),
-        accumulation_size=1, min_scale=config.get("min_scale", 0.0))
+        factor=config.factor, patience=config.patience, rtol=config.rtol, atol=config.min_delta,
+        cooldown=config.cooldown, accumulation_size=1, min_scale=config.min_scale)

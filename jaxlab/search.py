@@ -31,7 +31,7 @@ Each trial runs `experiment.run_once` on a copy of the config with the sampled o
 ``WORKDIR/trial_NNN`` (``WORKDIR/trial_NNN/exec_K`` when executions_per_trial > 1). The search writes
 ``results.md`` (the top trials with parameters and scores, like ``tuner.results_summary()``), ``trials.csv`` and
 ``best.json`` (parameters, a ready ``--config.…`` override line); with ``retrain`` the best parameters train once
-more in ``WORKDIR/best`` and the test metrics of that run are reported.
+more in ``WORKDIR/best_trial_NNN`` and the test metrics of that run are reported.
 """
 import os
 import shlex
@@ -42,7 +42,7 @@ import numpy as np
 import optuna
 from ml_collections import ConfigDict
 
-from jaxlab import errors, experiment, parallel, report
+from jaxlab import errors, experiment, parallel, report, settings
 
 SAMPLERS = ("random", "tpe")
 TYPES = ("int", "float", "categorical", "sequence")
@@ -90,19 +90,14 @@ def suggest(trial: optuna.Trial, space: ConfigDict) -> dict[str, Any]:
 
 def apply(config: ConfigDict, overrides: dict[str, Any], seed: int) -> ConfigDict:
     """A copy of `config` with `overrides` (dotted keys), `seed`, and no search (a trial is one training run)."""
-    trial_config = ConfigDict(config.to_dict())
+    trial_config = settings.copy_config(config)
     trial_config.seed = seed
     trial_config.search = None
+    known = settings.flatten(settings.to_dict(config))
     for key, value in overrides.items():
-        target = trial_config
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            if parent not in target:
-                raise errors.Error(f"search key {key!r}: the config has no {parent!r}; use an existing dotted key")
-            target = target[parent]
-        if leaf not in target:
-            raise errors.Error(f"search key {key!r}: the config has no {leaf!r}; use an existing dotted key")
-        target[leaf] = value
+        if key not in known and not any(name.startswith(key + ".") for name in known):
+            raise errors.Error(f"search key {key!r}: the config has no such key; use an existing dotted key")
+        settings.set_key(trial_config, key, value)
     return trial_config
 
 
@@ -334,9 +329,12 @@ def finish(config: ConfigDict, workdir: str, study: optuna.Study | None) -> dict
     if "error" in result:
         raise errors.Error(result["error"])
     if search.get("retrain", False):
+        # One directory per best trial: a later session whose best is another trial retrains that one afresh.
+        retrain_dir = os.path.join(workdir, f"best_trial_{result['trial']:03d}")
         retrained = experiment.run_once(apply(config, overrides_from_json(result["overrides"]), config.seed),
-                                        os.path.join(workdir, "best"))
+                                        retrain_dir)
         result["retrain"] = {k: v for k, v in retrained.items() if k.startswith(("test_", "best_"))}
+        result["retrain_workdir"] = retrain_dir
     if study is not None:
         report.write_json(os.path.join(workdir, "best.json"), result)
         print(f"best trial {result['trial']}: {search.objective} {result['value']:.4f}\n  {result['override_line']}",

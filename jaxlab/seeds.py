@@ -13,9 +13,9 @@ and std per epoch), ``seeds_history.csv`` (every seed's epochs) and ``plots/curv
 The vmapped replicas share the data splits built from `config.seed`; the fallback builds each run's splits from its
 own seed (identical for sources that do not draw their splits, such as ``patterns``).
 """
+import contextlib
 import dataclasses
 import functools
-import json
 import os
 import time
 from typing import Any
@@ -23,16 +23,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import logging
 from ml_collections import ConfigDict
 
-from jaxlab import checkpoint, data, errors, experiment, losses, metrics, optim, parallel, report, shards, train
+from jaxlab import (checkpoint, console, data, errors, experiment, losses, metrics, optim, parallel, report, rundir,
+                    settings, shards, train)
 from jaxlab.data import augment
 
 
 def seed_config(config: ConfigDict, seed: int) -> ConfigDict:
     """A one-seed copy of `config` with `seed`."""
-    copy = ConfigDict(json.loads(config.to_json_best_effort()))
+    copy = settings.copy_config(config)
     copy.seed = seed
     copy.num_seeds = 1
     return copy
@@ -45,28 +45,30 @@ def count_params(model, sample_inputs: np.ndarray) -> int:
 
 def sequential_reason(config: ConfigDict, num_params: int) -> str:
     """Why the seeds cannot share one program ("" when they can)."""
-    limit = config.get("seeds_max_params", 100_000)
+    limit = config.seeds_max_params
     if num_params > limit:
         return f"{num_params} parameters > seeds_max_params={limit}"
-    if config.early_stopping.get("patience", 0) or config.reduce_on_plateau.get("patience", 0):
+    if config.early_stopping.patience or config.reduce_on_plateau.patience:
         return "early stopping / reduce-on-plateau decide per run"
-    if config.get("restore_best", False):
+    if config.restore_best:
         return "restore_best picks a checkpoint per run"
     return ""
 
 
 def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     started = time.time()
-    num_seeds = config.get("num_seeds", 1)
+    num_seeds = config.num_seeds
     if num_seeds < 2:
         raise errors.Error(f"config.num_seeds must be at least 2 for a many-seeds run, got {num_seeds}")
-    os.makedirs(workdir, exist_ok=True)
     splits, model = experiment.build(config)
+    if jax.process_index() == 0:
+        rundir.check_data_info(workdir, splits.info)
+    config = settings.with_batch_size(config, data.num_rows(splits, "train"))
     num_params = count_params(model, splits.train["inputs"][:1])
     reason = sequential_reason(config, num_params)
     seeds = [config.seed + k for k in range(num_seeds)]
     if reason:
-        logging.info("training %d seeds one after another: %s", num_seeds, reason)
+        console.notice(f"training {num_seeds} seeds one after another: {reason}")
         per_seed, histories = sequential(config, workdir, seeds, devices)
         how = f"sequential ({reason})"
     else:
@@ -74,12 +76,8 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
         how = "vmapped"
     summary = summarise(per_seed, histories, splits.info, config)
     summary.update({"how": how, "num_params": num_params, "wall_seconds_this_session": time.time() - started,
-                    "library_versions": experiment.library_versions(),
-                    "config": json.loads(config.to_json_best_effort())})
+                    "library_versions": rundir.library_versions(), "config": settings.to_dict(config)})
     if jax.process_index() == 0:
-        with open(os.path.join(workdir, "config.json"), "w") as f:
-            f.write(config.to_json_best_effort(indent=2))
-        report.write_json(os.path.join(workdir, "data_info.json"), splits.info)
         report.write_json(os.path.join(workdir, "summary.json"), summary)
         report.write_history(os.path.join(workdir, "history.csv"), summary.pop("mean_history"))
         write_seed_histories(os.path.join(workdir, "seeds_history.csv"), seeds, histories)
@@ -171,8 +169,8 @@ def vmapped(config, workdir, splits, model, seeds, devices):
     tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
     metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
     statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
-                   l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
-    augment_names = config.data.get("augment", ())
+                   l2=config.l2, l2_pattern=config.l2_pattern, mode=mode)
+    augment_names = config.data.augment
     augment_fn = augment.build(augment_names) if augment_names else None
     train_fn = functools.partial(train.train_chunk, step=functools.partial(
         train.train_step, tx=tx, augment=augment_fn, **statics), metrics_cls=metrics_cls, mode=mode)
@@ -198,15 +196,21 @@ def vmapped(config, workdir, splits, model, seeds, devices):
     mngr = checkpoint.manager(workdir, config.checkpoint, best_metric)
     history_path = os.path.join(workdir, "seeds_history.csv")
     histories = [[] for _ in seeds]
-    start_epoch = mngr.latest_step() or 0
+    start_epoch = 0
     try:
-        if start_epoch:
-            host_state = checkpoint.restore(mngr, start_epoch, host_state)
+        saved = sorted(mngr.all_steps(), reverse=True)
+        restored, start_epoch = checkpoint.restore_first_usable(mngr, saved, host_state)
+        if restored is not None:
+            host_state = restored
             histories = read_seed_histories(history_path, seeds, start_epoch)
-            logging.info("resumed %d seeds from epoch %d in %s", len(seeds), start_epoch, workdir)
+            console.notice(f"resumed {len(seeds)} seeds from epoch {start_epoch}")
+        elif saved:
+            raise errors.Error(f"no usable checkpoint in {mngr.directory} (all moved to checkpoints_unreadable/): "
+                               "use a new --workdir, or rerun to train the seeds again from epoch 1")
+        start_epoch = start_epoch or 0
         state = parallel.replicate(host_state, mode, devices)
-        every = config.checkpoint.get("every_epochs", 1)
-        per_dispatch = max(1, config.get("epochs_per_dispatch", 100))
+        every = config.checkpoint.every_epochs or config.num_epochs
+        per_dispatch = max(1, config.epochs_per_dispatch)
         epoch = start_epoch
         while epoch < config.num_epochs:
             next_save = (epoch // every + 1) * every
@@ -226,7 +230,7 @@ def vmapped(config, workdir, splits, model, seeds, devices):
             if num_val:
                 columns.update({f"val_{n}": v for n, v in batched_compute(val).items()})
             check_divergence(step_losses, first_loss, seeds, list(epochs), steps_per_epoch,
-                             config.get("divergence_factor", 0.0))
+                             config.divergence_factor)
             for k in range(len(seeds)):
                 histories[k].extend({"epoch": e, **{n: float(v[k, i]) for n, v in columns.items()}}
                                     for i, e in enumerate(epochs))
@@ -240,7 +244,7 @@ def vmapped(config, workdir, splits, model, seeds, devices):
             if epoch % every == 0 or epoch == config.num_epochs:
                 checkpoint.save(mngr, epoch, parallel.unreplicate(state, mode),
                                 {k: v for k, v in mean_row.items() if k != "epoch"})
-        mngr.wait_until_finished()
+        checkpoint.finish(mngr)
         per_seed = []
         test_totals = None
         if splits.test is not None:
@@ -252,7 +256,8 @@ def vmapped(config, workdir, splits, model, seeds, devices):
             per_seed.append({"seed": seed, **{f"test_{n}": v for n, v in test.items()},
                              "final": histories[k][-1] if histories[k] else {}, "epochs_run": len(histories[k])})
     finally:
-        mngr.wait_until_finished()
+        with contextlib.suppress(Exception):   # a failed save was reported by checkpoint.finish / save
+            mngr.wait_until_finished()
         mngr.close()
     return per_seed, histories
 

@@ -13,6 +13,7 @@ results for the same seed:
 Hooks run between dispatches on the host: divergence guard, clu summaries, history.csv, checkpoints,
 reduce-on-plateau, early stopping.
 """
+import contextlib
 import functools
 import math
 import os
@@ -27,13 +28,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from absl import logging
 from clu import metric_writers
 from flax import struct
 from ml_collections import ConfigDict
 
-from jaxlab import checkpoint, errors, losses, metrics, optim, parallel, report, shards
+from jaxlab import checkpoint, console, errors, losses, metrics, optim, parallel, report, shards
 from jaxlab.data import Dataset, Share, Splits, augment, first_row, num_rows
+from jaxlab.history import best_epoch, should_stop_early  # noqa: F401  (also used as train.*)
 
 
 INPUT_MODES = ("device", "host")
@@ -106,17 +107,18 @@ def _batch(data: Dataset | None, rows, mask: jax.Array | None, mode: str) -> Dat
     return batch
 
 
-def train_chunk(state, data, rows, rng, *, step: Callable, metrics_cls, mode: str, unroll: bool = False):
+def train_chunk(state, data, rows, rng, totals=None, *, step: Callable, metrics_cls, mode: str, unroll: bool = False):
     """Runs `step` over consecutive batches (`rows` is [steps, batch] indices into `data`, or with `data` None the
     batches themselves, [steps, batch, ...] per key) inside one compiled `lax.scan`, or with `unroll` as
-    straight-line code (see `unrolled_steps`)."""
+    straight-line code (see `unrolled_steps`). The metrics add up onto `totals` (the epoch's so far; None = none
+    yet) one step at a time, so an epoch's metrics are the same however its steps are split into dispatches."""
     def body(carry, batch_rows):
         state, totals = carry
         batch = _batch(data, batch_rows, None, mode)
         state, batch_metrics, loss = step(state, batch, rng)
         return (state, totals.merge(batch_metrics)), loss
 
-    carry = (state, metrics_cls.empty())
+    carry = (state, metrics_cls.empty() if totals is None else totals)
     if unroll:
         step_losses = []
         for index in range(jax.tree.leaves(rows)[0].shape[0]):
@@ -138,7 +140,7 @@ def unrolled_steps(config: ConfigDict, model: nn.Module, sample_inputs: np.ndarr
     benchmarks/README.md), so by default (``config.unroll_steps = -1``) a model with convolutions on CPU gets
     `UNROLLED_STEPS` unrolled steps per dispatch; everything else, and every model on GPU/TPU, keeps the loop.
     ``config.unroll_steps = k`` forces k (0 = loop)."""
-    wanted = config.get("unroll_steps", -1)
+    wanted = config.unroll_steps
     if wanted >= 0:
         return wanted
     if devices[0].platform != "cpu":
@@ -197,7 +199,7 @@ def init_state(model: nn.Module, tx, plateau_tx, sample_inputs: np.ndarray, seed
 
 def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> Setup:
     mode = config.parallelism
-    input_mode = config.get("input", "device")
+    input_mode = config.input
     if input_mode not in INPUT_MODES:
         raise errors.Error(f"unknown input mode {input_mode!r}: use --config.input=device or host")
     devices = list(devices or parallel.devices_for(config))
@@ -213,8 +215,8 @@ def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, de
     metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
     best_metric = best_checkpoint_metric(config, metrics_cls, num_rows(splits, "validation") > 0)
     statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
-                   l2=config.get("l2", 0.0), l2_pattern=config.get("l2_pattern", "kernel$"), mode=mode)
-    augment_fn = augment.build(config.data.get("augment", ())) if config.data.get("augment", ()) else None
+                   l2=config.l2, l2_pattern=config.l2_pattern, mode=mode)
+    augment_fn = augment.build(config.data.augment) if config.data.augment else None
     unroll = unrolled_steps(config, model, splits.train["inputs"][:1], devices)
     train_fn = parallel.compile(functools.partial(
         train_chunk, step=functools.partial(train_step, tx=tx, augment=augment_fn, **statics),
@@ -292,10 +294,19 @@ def evaluate(s: Setup, state, split: str, num_rows: int, batch_size: int) -> dic
 
 
 def restore(s: Setup, epoch: int, like=None):
-    """The replicated state saved at `epoch`; `like` is a live replicated state to take the structure from
-    (after training `s.state` has been donated to the train step and can no longer be read)."""
+    """The replicated state saved at `epoch` (`checkpoint.Unusable` when it fails verification); `like` is a live
+    replicated state to take the structure from (after training `s.state` has been donated to the train step and
+    can no longer be read)."""
     host = checkpoint.restore(s.mngr, epoch, parallel.unreplicate(s.state if like is None else like, s.mode))
     return parallel.replicate(host, s.mode, s.devices)
+
+
+def restore_first_usable(s: Setup, epochs, like=None) -> tuple[Any, int | None]:
+    """The replicated state of the first usable checkpoint among `epochs` (in that order of preference) and its
+    epoch, or (None, None); unusable ones are moved aside (`checkpoint.restore_first_usable`)."""
+    like = parallel.unreplicate(s.state if like is None else like, s.mode)
+    host, epoch = checkpoint.restore_first_usable(s.mngr, epochs, like)
+    return (None, None) if host is None else (parallel.replicate(host, s.mode, s.devices), epoch)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -315,44 +326,6 @@ def check_divergence(step_losses: np.ndarray, first_step: int, epoch: int, refer
             "(--config.optimizer.learning_rate); checkpoints already saved are kept")
 
 
-def improved(value: float, best: float | None, mode: str, min_delta: float = 0.0) -> bool:
-    if best is None:
-        return True
-    return value < best - min_delta if mode == "min" else value > best + min_delta
-
-
-def best_epoch(history: list[dict[str, float]], monitor: str, mode: str) -> tuple[int | None, float | None]:
-    best_value, best_at = None, None
-    for row in history:
-        if monitor in row and improved(row[monitor], best_value, mode):
-            best_value, best_at = row[monitor], int(row["epoch"])
-    return best_at, best_value
-
-
-def check_settings(config: ConfigDict) -> None:
-    """One clear line, before any data is read, for settings that would otherwise fail deep inside training."""
-    counts = {"batch_size": config.batch_size, "eval_batch_size": config.eval_batch_size,
-              "checkpoint.every_epochs": config.checkpoint.get("every_epochs", 1)}
-    for key, value in counts.items():
-        if not isinstance(value, int) or value < 1:
-            raise errors.Error(f"--config.{key}={value!r}: must be a whole number ≥ 1")
-    for key in ("num_epochs", "seed", "steps_per_dispatch"):
-        value = config.get(key, 0)
-        if not isinstance(value, int) or value < 0:
-            raise errors.Error(f"--config.{key}={value!r}: must be a whole number ≥ 0")
-    for key, value in config.model.items():
-        if key.endswith("dropout") and not (isinstance(value, (int, float)) and 0 <= value < 1):
-            raise errors.Error(f"--config.model.{key}={value!r}: a dropout rate is a fraction in [0, 1)")
-    hidden = config.model.get("hidden", ())
-    widths = hidden if isinstance(hidden, (tuple, list)) else (hidden,)  # an int: one hidden layer
-    if any(not isinstance(units, int) or units < 1 for units in widths):
-        raise errors.Error(f"--config.model.hidden={hidden!r}: layer widths must be whole numbers ≥ 1")
-    for key, value in (("monitor_mode", config.monitor_mode), ("checkpoint.best_mode", config.checkpoint.get(
-            "best_mode", "max"))):
-        if value not in ("max", "min"):
-            raise errors.Error(f"--config.{key}={value!r}: use max or min")
-
-
 def best_checkpoint_metric(config: ConfigDict, metrics_cls, has_validation: bool) -> str:
     """Checks that `config.monitor` and `config.checkpoint.best_metric` name metrics this run reports, and that
     early stopping and reduce-on-plateau do not watch a validation metric when there are no validation rows.
@@ -360,40 +333,23 @@ def best_checkpoint_metric(config: ConfigDict, metrics_cls, has_validation: bool
     and the run has no validation rows."""
     names = list(metrics_cls.__annotations__)
     known = names + [f"val_{name}" for name in names]
-    for key, metric in (("monitor", config.monitor), ("checkpoint.best_metric", config.checkpoint.get("best_metric"))):
+    for key, metric in (("monitor", config.monitor), ("checkpoint.best_metric", config.checkpoint.best_metric)):
         if metric and metric not in known:
             raise errors.Error(f"--config.{key}={metric!r} is not a metric this run reports: choose one of "
                                f"{', '.join(known)}")
     if not has_validation and config.monitor.startswith("val_"):
         for key in ("early_stopping", "reduce_on_plateau"):
-            if config.get(key) and config[key].get("patience", 0):
+            if config[key].patience:
                 raise errors.Error(f"--config.{key}.patience watches {config.monitor}, but this run has no validation "
                                    f"rows: set --config.data.validation_split (e.g. 0.1) or --config.{key}.patience=0")
-    best = config.checkpoint.get("best_metric", "")
+    best = config.checkpoint.best_metric
     return "" if best.startswith("val_") and not has_validation else best
-
-
-def should_stop_early(history: list[dict[str, float]], config: ConfigDict) -> bool:
-    """Keras' EarlyStopping: no improvement larger than min_delta for `patience` epochs (from history alone, so
-    a resumed run decides exactly as an uninterrupted one)."""
-    patience = config.early_stopping.get("patience", 0)
-    if not patience:
-        return False
-    best, wait = None, 0
-    for row in history:
-        value = row[config.monitor]
-        if improved(value, best, config.monitor_mode, config.early_stopping.get("min_delta", 0.0)):
-            best, wait = value, 0
-        else:
-            wait += 1
-    return wait >= patience
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Resume and preemption.
 
-class Preempted(Exception):
-    """SIGTERM arrived: a checkpoint was saved and the run stopped cleanly; rerunning the command resumes."""
+Preempted = errors.Preempted
 
 
 def _signal_flag(signum) -> dict:
@@ -404,7 +360,8 @@ def _signal_flag(signum) -> dict:
     previous = signal.getsignal(signum)
 
     def handler(*_):
-        logging.warning("SIGTERM: saving a checkpoint at the next step boundary, then stopping")
+        if not flag["signalled"]:
+            console.notice("SIGTERM: saving a checkpoint at the next step boundary, then stopping")
         flag["signalled"] = True
 
     signal.signal(signum, handler)
@@ -412,48 +369,22 @@ def _signal_flag(signum) -> dict:
     return flag
 
 
-def _unused_path(path: str) -> str:
-    """`path`, or `path.1`, `path.2`, … when it is taken (an earlier unreadable copy of the same epoch is kept)."""
-    candidate, number = path, 0
-    while os.path.exists(candidate):
-        number += 1
-        candidate = f"{path}.{number}"
-    return candidate
-
-
 def resume(s: Setup) -> tuple[Any, int]:
-    """The state of the newest readable epoch checkpoint (0 = none).
+    """The state of the newest usable epoch checkpoint (0 = none: a fresh start).
 
-    A latest checkpoint that cannot be read (damaged or half-written) while an older one can is moved aside to
-    `checkpoints_unreadable/` with a warning and the older one is restored. When none can be read (e.g. the config
-    changed the model), nothing is touched and the run stops with one clear error.
+    A checkpoint that fails verification (a changed or missing file, non-finite numbers, unreadable) is moved
+    aside with a warning and the one before it restored. When none is usable, one line says so and nothing more
+    is touched.
     """
-    failures = []
-    for epoch in sorted(s.mngr.all_steps(), reverse=True):
-        try:
-            state = restore(s, epoch)
-        except Exception as exc:  # orbax raises many kinds for damaged files
-            failures.append((epoch, exc))
-            continue
-        for bad_epoch, exc in failures:
-            aside = _unused_path(os.path.join(os.path.dirname(str(s.mngr.directory)), "checkpoints_unreadable",
-                                              str(bad_epoch)))
-            if jax.process_index() == 0:  # one process moves the shared folder; the others wait for it below
-                os.makedirs(os.path.dirname(aside), exist_ok=True)
-                os.replace(os.path.join(str(s.mngr.directory), str(bad_epoch)), aside)
-            logging.warning("checkpoint of epoch %d is unreadable (%s); moved it to %s and resumed from epoch %d",
-                            bad_epoch, type(exc).__name__, aside, epoch)
-        if failures:
-            parallel.sync_processes("jaxlab_resume_moved_unreadable_checkpoints")
-            s.mngr.reload()
-        logging.info("resumed from epoch %d", epoch)
+    saved = sorted(s.mngr.all_steps(), reverse=True)
+    state, epoch = restore_first_usable(s, saved)
+    if state is not None:
         return state, epoch
-    if failures:
-        epoch, exc = failures[0]
-        if isinstance(exc, errors.Error):
-            raise exc
-        raise errors.Error(f"no readable checkpoint in {s.mngr.directory} (epoch {epoch}: {type(exc).__name__}): "
-                           "use a new --workdir or the config the run was made with") from exc
+    unreadable = os.path.join(os.path.dirname(str(s.mngr.directory)), "checkpoints_unreadable")
+    if saved or os.path.isdir(unreadable):   # never a silent fresh start over a run whose checkpoints are damaged
+        raise errors.Error(f"no usable checkpoint in {s.mngr.directory} (the unusable ones are in {unreadable}): use "
+                           "a new --workdir, or delete that folder and history.csv to train this run again from "
+                           "epoch 1")
     return s.state, 0
 
 
@@ -466,24 +397,64 @@ def resume_preempted(s: Setup, preemption, state, start_epoch: int):
     host_state = parallel.unreplicate(state, s.mode)
     try:
         restored = checkpoint.restore_preempted(preemption, step, host_state, s.metrics_cls.empty())
-    except Exception as exc:  # another model or an older format: the epoch checkpoint stands
-        logging.warning("mid-epoch checkpoint at step %d is unreadable (%s: %s); resuming from epoch %d", step,
-                        type(exc).__name__, str(exc).splitlines()[0][:300] if str(exc) else "", start_epoch)
+    except checkpoint.Unusable as exc:  # damaged: the epoch checkpoint stands
+        console.warn(f"mid-epoch checkpoint at step {step} is unusable ({exc}); resuming from epoch {start_epoch}")
         return state, start_epoch, 0, None
     if int(restored["steps_per_epoch"]) != s.steps_per_epoch:
-        logging.warning("mid-epoch checkpoint at step %d has %d steps per epoch, this run %d; resuming from epoch "
-                        "%d", step, int(restored["steps_per_epoch"]), s.steps_per_epoch, start_epoch)
+        console.warn(f"mid-epoch checkpoint at step {step} has {int(restored['steps_per_epoch'])} steps per epoch, "
+                     f"this run {s.steps_per_epoch}; resuming from epoch {start_epoch}")
         return state, start_epoch, 0, None
-    logging.info("resumed mid-epoch at step %d", step)
     return (parallel.replicate(restored["state"], s.mode, s.devices), step // s.steps_per_epoch,
             step % s.steps_per_epoch, restored["totals"])
 
 
 # ----------------------------------------------------------------------------------------------------------------
 
+class Dispatcher:
+    """How many training steps each dispatch runs.
+
+    `config.steps_per_dispatch` (or unrolled steps) fixes it. Otherwise the first dispatches run 1/20 of an epoch
+    (the whole epoch when it has ≤ 20 steps); once a dispatch of a size already compiled has been timed, the size
+    becomes the largest of steps/1, steps/2, steps/4, … that takes at most `config.dispatch_seconds` — so a SIGTERM
+    is honoured within about that time, while fast epochs still run as one dispatch. On a terminal (progress bar)
+    or with host input a dispatch is at most 1/20 of an epoch. Every process takes process 0's sizes. The metrics
+    of an epoch do not depend on the sizes (`train_chunk` adds them up step by step)."""
+
+    def __init__(self, config: ConfigDict, s: Setup, tty: bool):
+        self.steps_per_epoch = s.steps_per_epoch
+        self.fixed = config.steps_per_dispatch or s.unroll_steps
+        self.target = config.dispatch_seconds
+        twentieth = math.ceil(s.steps_per_epoch / 20)
+        self.most = twentieth if tty or s.input == "host" else s.steps_per_epoch
+        self.steps = self.fixed or (s.steps_per_epoch if s.steps_per_epoch <= 20 and self.most == s.steps_per_epoch
+                                    else twentieth)
+        self.timed_sizes = set()
+
+    def timed(self, steps: int, seconds: float) -> None:
+        """Takes the time of a dispatch of `steps` steps into account (one compiled before: no compile time)."""
+        if self.fixed:
+            return
+        if steps in self.timed_sizes:
+            per_step = seconds / steps
+            wanted, parts = self.steps_per_epoch, 1
+            while wanted > 1 and (wanted * per_step > self.target or wanted > self.most):
+                parts *= 2
+                wanted = math.ceil(self.steps_per_epoch / parts)
+            if wanted > self.steps or self.steps * per_step > 1.5 * self.target:
+                self.steps = int(parallel.from_process_zero(wanted))
+        self.timed_sizes.add(steps)
+
+
+def early_stop_notice(history: list[dict[str, float]], config: ConfigDict) -> str:
+    best_at, best_value = best_epoch(history, config.monitor, config.monitor_mode)
+    return (f"early stopping after epoch {int(history[-1]['epoch'])}: {config.monitor} has not improved for "
+            f"{config.early_stopping.patience} epochs (best {best_value:.4f} at epoch {best_at})")
+
+
 def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None,
-        on_epoch: Callable[[dict[str, float]], None] | None = None) -> dict[str, Any]:
-    """Trains (resuming from the latest checkpoint in `workdir`) and evaluates on the test split.
+        on_epoch: Callable[[dict[str, float]], None] | None = None, label: str = "") -> dict[str, Any]:
+    """Trains (resuming from the latest checkpoint in `workdir`) and evaluates on the test split. `label` starts
+    each epoch line (e.g. "fold 2/10").
 
     `on_epoch(row)` is called with each epoch's history row once it is written and checkpointed; an exception it
     raises (e.g. a search pruning the trial) ends training with nothing lost."""
@@ -493,18 +464,22 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     writer = metric_writers.create_default_writer(workdir, just_logging=not is_lead)
     num_train = num_rows(splits, "train")
     num_val = num_rows(splits, "validation")
-    state, start_epoch = resume(s)
     preemption = checkpoint.preemption_manager(workdir)
-    state, start_epoch, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
-    history = report.read_history(history_path, up_to_epoch=start_epoch) if start_epoch else []
-    if history and is_lead:
-        report.write_history(history_path, history)  # drop rows past the checkpoint we resume from
     stop = _signal_flag(signal.SIGTERM)
-    tty = sys.stdout.isatty()
-    chunk = config.get("steps_per_dispatch", 0) or s.unroll_steps or (
-        math.ceil(s.steps_per_epoch / 20) if tty or s.input == "host" else s.steps_per_epoch)
-    train_seconds, steady_seconds, steady_steps = 0.0, 0.0, 0
     try:
+        state, start_epoch = resume(s)
+        state, start_epoch, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
+        if resume_offset:
+            console.notice(f"resumed from step {start_epoch * s.steps_per_epoch + resume_offset} (epoch "
+                           f"{start_epoch + 1}, mid-epoch)")
+        elif start_epoch:
+            console.notice(f"resumed from epoch {start_epoch}")
+        history = report.read_history(history_path, up_to_epoch=start_epoch) if start_epoch else []
+        if history and is_lead:
+            report.write_history(history_path, history)  # drop rows past the checkpoint we resume from
+        dispatcher = Dispatcher(config, s, sys.stdout.isatty())
+        every = config.checkpoint.every_epochs
+        train_seconds, steady_seconds, steady_steps = 0.0, 0.0, 0
         for epoch in range(start_epoch + 1, config.num_epochs + 1):
             if should_stop_early(history, config):
                 break
@@ -512,31 +487,34 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             order = shards.device_epoch_order(config.seed, epoch, num_train, config.batch_size, len(s.devices),
                                               s.layout)
             num_steps = order.shape[1]
-            totals, first_step = None, 0
+            totals, first = s.metrics_cls.empty(), 0
             if resume_offset and epoch == start_epoch + 1:
-                totals, first_step = resume_totals, resume_offset
-            for first in range(first_step, num_steps, chunk):
-                if first > first_step and parallel.any_process(stop["signalled"]):
+                totals, first = resume_totals, resume_offset
+            totals = parallel.replicate(totals, s.mode, s.devices)
+            while first < num_steps:
+                if first and parallel.any_process(stop["signalled"]):
                     step = (epoch - 1) * s.steps_per_epoch + first
-                    checkpoint.save_preempted(preemption, parallel.unreplicate(state, s.mode), totals, step,
-                                              s.steps_per_epoch)
+                    checkpoint.save_preempted(preemption, parallel.unreplicate(state, s.mode),
+                                              parallel.unreplicate(totals, s.mode), step, s.steps_per_epoch)
                     raise Preempted(f"preempted (SIGTERM) at step {step} of epoch {epoch}: checkpoint saved; rerun "
                                     "the same command to resume")
-                state, chunk_totals, step_losses = s.train_fn(
-                    state, *inputs(s, "train", order[:, first:first + chunk]), s.rng)
+                steps = min(dispatcher.steps, num_steps - first)
+                dispatched = time.perf_counter()
+                state, totals, step_losses = s.train_fn(
+                    state, *inputs(s, "train", order[:, first:first + steps]), s.rng, totals)
                 step_losses = np.asarray(parallel.unreplicate(step_losses, s.mode))
+                dispatcher.timed(steps, time.perf_counter() - dispatched)
                 reference = float(parallel.unreplicate(state.first_loss, s.mode))
                 check_divergence(step_losses, (epoch - 1) * s.steps_per_epoch + first, epoch, reference,
-                                 config.get("divergence_factor", 0.0))
-                chunk_totals = parallel.unreplicate(chunk_totals, s.mode)
-                totals = chunk_totals if totals is None else totals.merge(chunk_totals)
+                                 config.divergence_factor)
+                first += steps
                 if is_lead:
-                    report.progress_bar(min(first + chunk, num_steps), num_steps)
+                    report.progress_bar(first, num_steps)
             seconds = time.perf_counter() - started
             train_seconds += seconds
             if epoch > start_epoch + 1:
                 steady_seconds, steady_steps = steady_seconds + seconds, steady_steps + num_steps
-            row = {"epoch": epoch, **compute(totals)}
+            row = {"epoch": epoch, **compute(parallel.unreplicate(totals, s.mode))}
             if num_val:
                 val = evaluate(s, state, "validation", num_val, config.eval_batch_size)
                 row.update({f"val_{name}": value for name, value in val.items()})
@@ -548,24 +526,40 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             if is_lead:
                 report.append_history(history_path, history)
                 print(report.epoch_line(epoch, config.num_epochs, seconds,
-                                        {k: v for k, v in row.items() if k != "epoch"}), flush=True)
+                                        {k: v for k, v in row.items() if k != "epoch"}, label),
+                      flush=True)
             writer.write_scalars(epoch, {k: v for k, v in row.items() if k != "epoch"})
             signalled = parallel.any_process(stop["signalled"])
-            if epoch % config.checkpoint.get("every_epochs", 1) == 0 or epoch == config.num_epochs \
-                    or should_stop_early(history, config) or signalled:
+            stopping = should_stop_early(history, config)
+            if (every and epoch % every == 0) or epoch == config.num_epochs or stopping or signalled:
                 checkpoint.save(s.mngr, epoch, parallel.unreplicate(state, s.mode),
                                 {k: v for k, v in row.items() if k != "epoch"})
                 checkpoint.clear(preemption)
             if on_epoch is not None:
                 on_epoch(row)
-            if signalled and epoch < config.num_epochs:
+            if signalled and epoch < config.num_epochs and not stopping:
+                checkpoint.finish(s.mngr)
                 raise Preempted(f"preempted (SIGTERM) after epoch {epoch}: checkpoint saved; rerun the same "
                                 "command to resume")
+            if stopping and epoch < config.num_epochs:
+                console.notice(early_stop_notice(history, config))
         writer.flush()
-        s.mngr.wait_until_finished()
+        checkpoint.finish(s.mngr)
         best_at, best_value = best_epoch(history, config.monitor, config.monitor_mode)
-        if config.get("restore_best", False) and best_at is not None and best_at in s.mngr.all_steps():
-            state = restore(s, best_at, like=state)
+        if config.restore_best and best_at is not None:
+            ranked = ranked_epochs(history, s.mngr.all_steps(), config.monitor, config.monitor_mode)
+            state, tested = restore_first_usable(s, ranked, like=state)
+            if state is None:
+                raise errors.Error(f"no usable checkpoint to test in {s.mngr.directory} (restore_best): rerun to "
+                                   "train again from the last usable one, or use a new --workdir")
+            if tested != best_at:
+                console.warn(f"tested epoch {tested} instead of the best epoch {best_at}, whose checkpoint is "
+                             "unusable")
+        try:
+            checkpoint.check_finite(parallel.unreplicate(state.params, s.mode))
+        except checkpoint.Unusable as exc:
+            raise errors.Error(f"training left {exc}: lower the learning rate (--config.optimizer.learning_rate); "
+                               "no test metrics were written") from exc
         test = {}
         if splits.test is not None:
             test = evaluate(s, state, "test", num_rows(splits, "test"), config.eval_batch_size)
@@ -573,10 +567,11 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
         writer.flush()
     finally:
         stop["restore"]()
-        s.mngr.wait_until_finished()
-        s.mngr.close()
-        preemption.wait_until_finished()
-        preemption.close()
+        for mngr in (s.mngr, preemption):   # a failed save was reported by checkpoint.finish / save already
+            with contextlib.suppress(Exception):
+                mngr.wait_until_finished()
+            with contextlib.suppress(Exception):
+                mngr.close()
         writer.close()
     return {
         "history": history,
@@ -592,22 +587,34 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     }
 
 
+def ranked_epochs(history: list[dict[str, float]], saved, monitor: str, mode: str) -> list[int]:
+    """The saved epochs, best by `monitor` first (epochs without that metric last, newest first)."""
+    values = {int(row["epoch"]): row[monitor] for row in history if monitor in row}
+    scored = [epoch for epoch in saved if epoch in values]
+    scored.sort(key=lambda epoch: (values[epoch] if mode == "min" else -values[epoch], epoch))
+    return scored + sorted((epoch for epoch in saved if epoch not in values), reverse=True)
+
+
 def evaluate_checkpoint(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module,
                         which: str = "best", devices=None) -> dict[str, Any]:
-    """Evaluate-only: restores the best (by `config.monitor`) or latest checkpoint and reports test metrics."""
+    """Evaluate-only: restores the best (by `config.monitor`) or latest usable checkpoint and reports its
+    validation and test metrics (an unusable one is moved aside with a warning and the next one taken)."""
     s = setup(config, workdir, splits, model, devices)
     try:
         saved = s.mngr.all_steps()
         if not saved:
             raise errors.Error(f"no checkpoint in {os.path.join(workdir, 'checkpoints')}: train first with the same "
                                "--config and --workdir")
-        epoch = max(saved)
+        candidates = sorted(saved, reverse=True)
         if which == "best":
             history = report.read_history(os.path.join(workdir, "history.csv"))
-            candidates = [row for row in history if int(row["epoch"]) in saved]
-            best_at, _ = best_epoch(candidates, config.monitor, config.monitor_mode)
-            epoch = best_at or epoch
-        state = restore(s, epoch)
+            candidates = ranked_epochs(history, saved, config.monitor, config.monitor_mode)
+        state, epoch = restore_first_usable(s, candidates)
+        if state is None:
+            raise errors.Error(f"no usable checkpoint in {s.mngr.directory} (all moved to checkpoints_unreadable/): "
+                               "nothing to evaluate; train again in a new --workdir")
+        if epoch != candidates[0]:
+            console.warn(f"evaluated epoch {epoch}: the checkpoint of epoch {candidates[0]} is unusable")
         results = {"epoch": epoch}
         for split in ("validation", "test"):
             dataset = getattr(splits, split)

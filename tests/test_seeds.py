@@ -79,9 +79,10 @@ def test_vmapped_resume_equals_uninterrupted(tmp_path):
 @pytest.mark.parametrize("module,variant,num_bits", [
     (xor, "two_layer", 2), (xor, "concat", 2), (parity, "two_layer", 3), (parity, "concat", 5)])
 def test_variant_end_to_end(module, variant, num_bits, tmp_path):
-    config = small(module.get_config(variant), num_seeds=5, **{"data.num_bits": num_bits})
+    config = small(module.get_config(f"{variant},{num_bits}"), num_seeds=5)
     summary = experiment.run(config, str(tmp_path))
-    assert config.batch_size == 2 ** num_bits and summary["num_seeds"] == 5 and len(summary["seeds"]) == 5
+    assert config.batch_size == 0 and config.data.num_bits == num_bits   # full batch: all 2^N patterns per step
+    assert summary["num_seeds"] == 5 and len(summary["seeds"]) == 5
     if variant == "two_layer":
         assert summary["num_params"] == num_bits * num_bits + num_bits + num_bits + 1
     assert 0.0 <= summary["solved_rate"] <= 1.0 and set(summary["std"]) == {"test_loss", "test_accuracy"}
@@ -94,7 +95,8 @@ def test_variant_end_to_end(module, variant, num_bits, tmp_path):
 def test_epochs_to_solve_and_solved_rate():
     histories = [[{"epoch": 1, "val_accuracy": 0.5}, {"epoch": 2, "val_accuracy": 1.0}],
                  [{"epoch": 1, "val_accuracy": 0.75}, {"epoch": 2, "val_accuracy": 0.75}]]
-    per_seed = [{"seed": 0, "test_accuracy": 1.0, "test_loss": 0.1}, {"seed": 1, "test_accuracy": 0.75, "test_loss": 1.0}]
+    per_seed = [{"seed": 0, "test_accuracy": 1.0, "test_loss": 0.1},
+                {"seed": 1, "test_accuracy": 0.75, "test_loss": 1.0}]
     summary = seeds.summarise(per_seed, histories, {"all_patterns": True}, None)
     assert summary["solved_rate"] == 0.5 and summary["median_epochs_to_solve"] == 2.0
     assert per_seed[1]["epochs_to_solve"] is None

@@ -1,0 +1,56 @@
+"""What the console shows: Keras-like epoch lines (see `jaxlab.report`), one-line notices and errors — and no
+library logs unless asked (`launch.py --verbosity=1`, or `quiet_libraries(verbose=True)`).
+
+Light on purpose (no jax, no TensorFlow): `launch.py` calls `quiet_libraries` before importing them, since
+TensorFlow prints its start-up lines as it loads.
+"""
+import logging
+import os
+import sys
+import warnings
+
+LIBRARY_LOGGERS = ("absl", "jax", "jax._src", "orbax", "tensorflow", "tensorflow_datasets", "etils", "optuna",
+                   "matplotlib", "h5py", "urllib3")
+_state = {"lead": True}
+
+
+def set_lead(lead: bool) -> None:
+    """Only the lead process (process 0 of a multi-host run) prints notices."""
+    _state["lead"] = lead
+
+
+def is_lead() -> bool:
+    return _state["lead"]
+
+
+def notice(text: str) -> None:
+    """One line a user should see (resumed from, checkpoint fallback, preempted, early stop)."""
+    if _state["lead"]:
+        print(f"jaxlab: {text}", flush=True)
+
+
+def warn(text: str) -> None:
+    """One line about something that went wrong and was handled (to stderr)."""
+    if _state["lead"]:
+        sys.stderr.write(f"jaxlab: warning: {text}\n")
+        sys.stderr.flush()
+
+
+def quiet_libraries(verbose: bool = False) -> None:
+    """Library output off (TensorFlow's C++ start-up lines, absl/orbax/tfds logs, Python warnings of libraries):
+    what goes wrong in a library reaches jaxlab as an exception and the user as one line. `verbose` leaves them on."""
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # before TensorFlow loads: its oneDNN / cuda lines
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)   # what they report that matters reaches us as an error
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    try:
+        from absl import logging as absl_logging
+        absl_logging.set_verbosity(absl_logging.FATAL)
+        absl_logging.set_stderrthreshold(absl_logging.FATAL)
+    except ImportError:
+        pass
