@@ -73,7 +73,7 @@ def imdb_bow(vocab_size: int = 10_000, l2: float = 1e-4, hidden=(100, 10)):
 
 def bow_counts(ids: np.ndarray, vocab_size: int, counts: str = "raw", idf=None) -> np.ndarray:
     """Token ids [N, length] (0 = padding) → the dense float32 [N, vocab_size] input of `imdb_bow`, encoded as
-    jaxlab.models.text.word_counts does: raw counts, binary presence, log1p(count) or tf-idf (with `idf`)."""
+    jaxlab.ops.bag.word_counts does: raw counts, binary presence, log1p(count) or tf-idf (with `idf`)."""
     matrix = np.zeros((len(ids), vocab_size), np.float32)
     rows = np.repeat(np.arange(len(ids)), ids.shape[1])
     np.add.at(matrix, (rows, ids.reshape(-1)), (ids.reshape(-1) > 0).astype(np.float32))
