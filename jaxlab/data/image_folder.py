@@ -25,7 +25,8 @@ from ml_collections import ConfigDict
 from PIL import Image
 
 from jaxlab import errors
-from jaxlab.data import preprocess
+from jaxlab.data import paths, preprocess
+from jaxlab.data.splits import Splits
 
 EXTENSIONS = (".jpg", ".jpeg", ".png")
 COLORS = {"grayscale": "L", "rgb": "RGB"}
@@ -125,12 +126,10 @@ def _take(dataset: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndar
 
 
 def load(config: ConfigDict, seed: int):
-    from jaxlab.data import Splits  # the registry imports this module
     root = config.get("path", "")
     if not root:
         raise errors.Error("image_folder needs a directory: set --config.data.path=DIR")
-    from jaxlab.data import paths  # a relative path lies under the data root ($JAXLAB_DATA_DIR)
-    root = paths.existing(root, "image folder", os.path.isdir)
+    root = paths.existing(root, "image folder", os.path.isdir)  # a relative path lies under the data root
     color = config.get("color", "rgb")
     if color not in COLORS:
         raise errors.Error(f"unknown color {color!r}: choose grayscale or rgb (--config.data.color=...)")

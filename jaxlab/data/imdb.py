@@ -11,19 +11,22 @@ most frequent training words. Keras `TextVectorization` (lower case, punctuation
 run's data_info.json) and `encode` with it turns raw strings into the same ids later (`jaxlab.predict`).
 ``encoding``: ``ids`` (the sequences above, [N, max_length]) or ``bag`` (each review's word-count vector in sparse
 form, [N, 2, width]: its distinct ids in increasing order, then their counts, padded with 0 to the longest list of
-distinct ids in the data; `jaxlab.models.text.distinct_counts`, run once here rather than at every training step).
-Bag-of-words models build their encoded counts from either on device (`jaxlab.models.text`): no 25,000 × 10,000
+distinct ids in the data; `jaxlab.ops.bag.distinct_counts`, run once here rather than at every training step).
+Bag-of-words models build their encoded counts from either on device (`jaxlab.ops.bag`): no 25,000 × 10,000
 count matrix is held anywhere. ``info["idf"]``: each id's inverse document frequency over the training part
 (scikit-learn's, fitted on a sparse count matrix), for the tf-idf encoding.
 """
 import os
 import re
 
+import jax
 import numpy as np
 from ml_collections import ConfigDict
 
 from jaxlab import errors
 from jaxlab.data import preprocess, tfds_images
+from jaxlab.ops.bag import distinct_counts  # the kernel's own function, so that loader and model agree on the form
+from jaxlab.data.splits import Splits
 
 PAD_ID, OOV_ID = 0, 1
 _BREAKS = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -81,10 +84,7 @@ ENCODINGS = ("ids", "bag")
 
 def bags(ids: np.ndarray, chunk: int = 2048) -> np.ndarray:
     """int32 [N, 2, length] bags of words (distinct ids, their counts) of ids [N, length], for `encoding="bag"`."""
-    import jax
-
-    from jaxlab.models import text  # the model's own function, so that both sides agree on the form
-    distinct = jax.jit(text.distinct_counts)
+    distinct = jax.jit(distinct_counts)
     out = np.zeros((len(ids), 2, ids.shape[1]), np.int32)
     for first in range(0, len(ids), chunk):
         block = ids[first:first + chunk]
@@ -113,14 +113,13 @@ def count_matrix(ids: np.ndarray, vocab_size: int):
 
 def fit_idf(ids: np.ndarray, vocab_size: int) -> np.ndarray:
     """Inverse document frequencies of each id over the reviews `ids` (the training part): scikit-learn's
-    smoothed idf, ln((1 + N) / (1 + document frequency)) + 1, for `counts="tfidf"` (`jaxlab.models.text`)."""
+    smoothed idf, ln((1 + N) / (1 + document frequency)) + 1, for `counts="tfidf"` (`jaxlab.ops.bag`)."""
     from sklearn.feature_extraction.text import TfidfTransformer
     return TfidfTransformer(sublinear_tf=True).fit(count_matrix(ids, vocab_size)).idf_.astype(np.float32)
 
 
 def make_splits(train: dict[str, np.ndarray], test: dict[str, np.ndarray] | None, config: ConfigDict):
     """Splits from raw {"text", "label"} arrays: hold-out, vocabulary from the training part only, ids."""
-    from jaxlab.data import Splits  # the registry imports this module
     max_length, vocab_size = config.get("max_length", 500), config.get("vocab_size", 10_000)
     keep, encoding = config.get("keep", "start"), config.get("encoding", "ids")
     if encoding not in ENCODINGS:

@@ -8,6 +8,7 @@ import numpy as np
 from ml_collections import ConfigDict
 
 from jaxlab import errors
+from jaxlab.data.splits import Splits
 
 
 def series(num_points: int, seed: int, rate: float = 4.0) -> np.ndarray:
@@ -20,7 +21,6 @@ def series(num_points: int, seed: int, rate: float = 4.0) -> np.ndarray:
 
 
 def load(config: ConfigDict, seed: int):
-    from jaxlab.data import Splits  # the registry imports this module
     num_points = config.get("num_points", 2000)
     test_split, validation_split = config.get("test_split", 0.2), config.get("validation_split", 0.1)
     if num_points < 10:

@@ -8,6 +8,7 @@ import numpy as np
 from ml_collections import ConfigDict
 
 from jaxlab import errors
+from jaxlab.data.splits import Splits
 
 ENCODINGS = ("01", "pm1")
 
@@ -24,7 +25,6 @@ def parity(bits: np.ndarray) -> np.ndarray:
 
 def load(config: ConfigDict, seed: int):
     del seed  # the patterns are enumerated, not drawn
-    from jaxlab.data import Splits  # the registry imports this module
     num_bits, encoding = config.get("num_bits", 2), config.get("encoding", "01")
     if not 1 <= num_bits <= 16:
         raise errors.Error(f"config.data.num_bits must be in 1…16, got {num_bits}")

@@ -15,6 +15,7 @@ from ml_collections import ConfigDict
 
 from jaxlab import errors, parallel
 from jaxlab.data import noise, preprocess
+from jaxlab.data.splits import Splits, whole
 
 
 def read_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndarray]:
@@ -24,7 +25,7 @@ def read_split(name: str, split: str, data_dir: str | None) -> dict[str, np.ndar
         dataset = tfds.load(name, split=split, data_dir=data_dir, download=False)
     except Exception as exc:  # tfds raises AssertionError / DatasetNotFoundError / FileNotFoundError here
         raise not_prepared(name, split, data_dir, exc) from exc
-    import tensorflow as tf  # loaded by tfds to read anyway; imported here so that `import jaxlab.data` stays light
+    import tensorflow as tf  # loaded by tfds to read anyway; here, so that importing this module does not load TF
     # A truncated or damaged tfrecord shard: a cut record (DataLossError), fewer examples than the dataset's info
     # promises (FailedPreconditionError), a record that does not parse (InvalidArgumentError), a missing shard.
     try:
@@ -58,7 +59,6 @@ def load(config: ConfigDict, seed: int, share=None):
     """The splits, of each only the rows `share` asks for (default: every row; see `jaxlab.data`). A slice is read
     as a tfds slice (``train[a:b]``); under tfds mock data, which has no split sizes, the whole split is read and
     cut here."""
-    from jaxlab.data import Splits, whole  # the registry imports this module
     del seed  # the hold-out is the last fraction, as Keras does; permutation and noise have their own seeds
     share = share or whole
     data_dir = config.get("data_dir") or os.environ.get("TFDS_DATA_DIR") or None
