@@ -20,7 +20,7 @@ with its weight's share of the budget then left (`TESTS_WEIGHT`, `STAGES`), so t
   mnist_cnn_tuned  configs/mnist_cnn.py:tuned toward ≥ 99.4 % (its 15 epochs fit easily)
 
 Every training stage is jaxlab itself: the config's `get_config`, `experiment.build`, a probe through
-`train.setup` (XLA's cost analysis of the compiled one-step train program = FLOPs per step; a few timed steps =
+`programs.setup` (XLA's cost analysis of the compiled one-step train program = FLOPs per step; a few timed steps =
 the images/s that size the schedule), then `experiment.run_once` (`train.fit`) with the test split as its
 per-epoch evaluation (`evaluated_on_test`). When the recipe's epochs do not fit in the stage's share, the stage
 runs the recipe with fewer epochs (the cosine schedule then spans the epochs it runs), prints which, and records
@@ -197,8 +197,8 @@ class Results:
         return self.data["stages"][name]
 
     def write(self) -> None:
-        from jaxlab import report
-        report.write_json(os.path.join(self.output_dir, "results.json"), self.data)
+        from jaxlab import jsonfile
+        jsonfile.write_json(os.path.join(self.output_dir, "results.json"), self.data)
         path = os.path.join(self.output_dir, "results.md")
         with open(path + ".tmp", "w") as f:
             f.write(markdown(self.data))
@@ -368,17 +368,17 @@ def build(config):
 
 @contextlib.contextmanager
 def evaluated_on_test(splits, model):
-    """`experiment.run_once` gets these splits with the test split as its validation split, so that `train.fit`'s
+    """`single.run_once` gets these splits with the test split as its validation split, so that `train.fit`'s
     exact per-epoch evaluation measures test accuracy. Training keeps the recipe's 45,000 images (the 5,000
     held-out ones go unused) and nothing is selected on the test split: `stage_config` refuses configs that
     restore the best epoch, stop early or reduce on plateau."""
-    from jaxlab import experiment
-    original = experiment.build
-    experiment.build = lambda config, share=None: (dataclasses.replace(splits, validation=splits.test), model)
+    from jaxlab import single
+    original = single.build
+    single.build = lambda config, share=None: (dataclasses.replace(splits, validation=splits.test), model)
     try:
         yield
     finally:
-        experiment.build = original
+        single.build = original
 
 
 def xla_cost(compiled) -> dict:
@@ -393,16 +393,16 @@ def xla_cost(compiled) -> dict:
 
 
 def probe(config, splits, model, workdir: str, timed_steps: int) -> dict:
-    """jaxlab's train program (`train.setup`'s `train_fn`) compiled for one step: its XLA cost analysis, the
+    """jaxlab's train program (`programs.setup`'s `train_fn`) compiled for one step: its XLA cost analysis, the
     compile seconds, and images/s over `timed_steps` dispatches of it after two warm-up ones."""
     import jax
 
-    from jaxlab import data, parallel, shards, train
-    s = train.setup(config, workdir, splits, model)
+    from jaxlab import data, parallel, programs, shards
+    s = programs.setup(config, workdir, splits, model)
     try:
         order = shards.device_epoch_order(config.seed, 1, data.num_rows(splits, "train"), config.batch_size,
                                           len(s.devices), s.layout)
-        batch_data, rows = train.inputs(s, "train", order[:, :1])
+        batch_data, rows = programs.inputs(s, "train", order[:, :1])
         totals = parallel.replicate(s.metrics_cls.empty(), s.mode, s.devices)  # the arguments `train.fit` passes
         started = time.perf_counter()
         compiled = s.train_fn.lower(s.state, batch_data, rows, s.rng, totals).compile()
@@ -694,7 +694,7 @@ def hide_gpus_from_tensorflow() -> None:
 
 def use_compilation_cache(runs_dir: str) -> None:
     """jax's persistent compilation cache in `runs_dir` (unless one is set already): a program compiled twice
-    (each `train.setup` compiles the model's init; the probe and a one-step fit dispatch) is compiled once."""
+    (each `programs.setup` compiles the model's init; the probe and a one-step fit dispatch) is compiled once."""
     import jax
     if not jax.config.jax_compilation_cache_dir:
         jax.config.update("jax_compilation_cache_dir", os.path.join(runs_dir, "xla_cache"))

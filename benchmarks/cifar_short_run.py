@@ -27,10 +27,10 @@ def main(argv):
     del argv
     import tensorflow as tf
     tf.config.set_visible_devices([], "GPU")
-    from jaxlab import data, experiment, models, parallel
+    from jaxlab import data, experiment, models, parallel, single
 
-    def sliced_build(config):
-        splits = data.build(config.data, config.seed)
+    def sliced_build(config, share=data.whole):
+        splits = data.build(config.data, config.seed, share)
         cut = {"train": FLAGS.train_examples, "validation": FLAGS.eval_examples, "test": FLAGS.eval_examples}
         for name, keep in cut.items():
             split = getattr(splits, name)
@@ -38,7 +38,7 @@ def main(argv):
                 setattr(splits, name, {key: value[:keep] for key, value in split.items()})
         return splits, models.build(config.model, splits.info["num_outputs"], parallel.axis_name(config.parallelism))
 
-    experiment.build = sliced_build
+    single.build = sliced_build   # what every run of experiment.run builds its data and model with
     summary = experiment.run(FLAGS.config, FLAGS.workdir)
     print({key: summary[key] for key in summary if key.startswith(("test_", "confusion"))}, file=sys.stderr)
 

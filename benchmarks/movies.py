@@ -61,7 +61,7 @@ def run_jaxlab(path: str) -> dict:
     per_epoch = (times[EPOCHS] - times[1]) / (EPOCHS - 1)
     compile_seconds = times[1] - per_epoch
     return {"framework": "jaxlab", "train_seconds": times[EPOCHS] - compile_seconds,
-            "compile_seconds": compile_seconds, "val_accuracy": result["history"][-1]["val_accuracy"]}
+            "compile_seconds": compile_seconds, "val_accuracy": result.history[-1]["val_accuracy"]}
 
 
 def run_plain(path: str) -> dict:

@@ -142,7 +142,7 @@ def jaxlab_case(bench: Bench, contender: str, quick: bool) -> dict:
     model = models.build(config.model, info["num_outputs"], parallel.axis_name(config.parallelism), info)
     with tempfile.TemporaryDirectory() as workdir:
         result = train.fit(config, workdir, Splits({"inputs": inputs, "label": labels}, None, None, info), model)
-    return {"examples_per_second": result["examples_per_second"], "rows": rows, "epochs": epochs,
+    return {"examples_per_second": result.facts["examples_per_second"], "rows": rows, "epochs": epochs,
             "versions": f"jax {jax.__version__}"}
 
 

@@ -52,7 +52,7 @@ def jaxlab_rate(model: str, batch: int, steps: int, dtype: str) -> float:
     import jax
 
     from configs.common import default_config
-    from jaxlab import models, parallel, shards, train
+    from jaxlab import models, parallel, programs, shards
     from jaxlab.data import Splits
 
     config = default_config()
@@ -73,7 +73,7 @@ def jaxlab_rate(model: str, batch: int, steps: int, dtype: str) -> float:
     devices = [jax.devices()[0]]
     net = models.build(config.model, SHAPES[model][1], parallel.axis_name("jit"))
     with tempfile.TemporaryDirectory() as workdir:
-        s = train.setup(config, workdir, splits, net, devices)
+        s = programs.setup(config, workdir, splits, net, devices)
         rows = parallel.shard_batches(shards.epoch_order(0, 1, len(labels), batch), "jit", devices)
         state, seconds = s.state, []
         for _ in range(2):  # compile + run, then one steady call

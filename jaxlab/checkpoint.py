@@ -136,10 +136,10 @@ def check_finite(tree: Any) -> None:
 
 
 def restore(mngr: ocp.CheckpointManager, epoch: int, like: Any) -> Any:
-    """Restores `epoch` into the structure of `like` (any tree of arrays with the right shapes and dtypes);
-    `Unusable` when it fails verification, cannot be read, or holds non-finite numbers."""
+    """Restores `epoch` into the structure of `like` (any tree of arrays with the right shapes and dtypes; None:
+    as saved, nested dicts); `Unusable` when it fails verification, cannot be read, or holds non-finite numbers."""
     verify(step_folder(mngr, epoch))
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
+    abstract = None if like is None else jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
     try:
         restored = mngr.restore(epoch, args=ocp.args.StandardRestore(abstract))
     except Exception as exc:  # orbax raises many kinds for damaged or foreign files

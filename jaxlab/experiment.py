@@ -1,37 +1,19 @@
-"""`run(config, workdir)`: one training run end to end; `evaluate(config, workdir)`: test metrics of a saved run.
+"""`run(config, workdir)`: the experiment a config asks for — one training run, k-fold cross-validation, K seeds at
+once or a hyper-parameter search; `evaluate(config, workdir)`: test metrics of a saved run.
 
 A run writes into `workdir`: config.json, data_info.json and sessions.jsonl (the run's record, `jaxlab.rundir`),
 checkpoints/, TensorBoard events, history.csv, summary.json and plots/curves.png.
 """
 import os
-import time
 from typing import Any
 
 import jax
-import numpy as np
 from ml_collections import ConfigDict
 
-from jaxlab import baseline, console, data, models, parallel, report, rundir, settings, train
+from jaxlab import jsonfile, kfold, programs, report, rundir, seeds, settings, single, train
+from jaxlab.single import build, run_once, session, test_outputs  # noqa: F401  (the public API: experiment.run_once)
 
 library_versions = rundir.library_versions
-
-
-def build(config: ConfigDict, share: data.Share = data.whole):
-    """Data splits (of each, the rows `share` asks for: see `jaxlab.data`) and model of a config."""
-    data_config = settings.copy_config(config.data)
-    data_config.task = config.task   # the CSV loader encodes the target for the run's task
-    splits = data.build(data_config, config.seed, share)
-    model = models.build(config.model, splits.info["num_outputs"], parallel.axis_name(config.parallelism),
-                         splits.info)
-    return splits, model
-
-
-def session(config: ConfigDict, workdir: str, mode: str = "train"):
-    """`rundir.session` for every process: process 0 checks, locks and records; the others follow its verdict."""
-    lead = jax.process_index() == 0
-    console.set_lead(lead)
-    agree = parallel.from_process_zero if jax.process_count() > 1 else None
-    return rundir.session(config, workdir, mode, lead=lead, agree=agree)
 
 
 def run(config: ConfigDict, workdir: str, devices=None, retest: bool = False) -> dict[str, Any]:
@@ -41,80 +23,13 @@ def run(config: ConfigDict, workdir: str, devices=None, retest: bool = False) ->
     settings.check(config)
     with session(config, workdir):
         if config.get("search", None):
-            from jaxlab import search
+            from jaxlab import search   # optuna loads only for searches
             return search.run(config, workdir)
         if config.data.get("num_folds", 0):
-            from jaxlab import kfold
             return kfold.run(config, workdir, devices)
         if config.num_seeds > 1:
-            from jaxlab import seeds
             return seeds.run(config, workdir, devices)
-        return run_once(config, workdir, devices, retest=retest)
-
-
-def run_once(config: ConfigDict, workdir: str, devices=None, on_epoch=None, label: str = "",
-             retest: bool = False) -> dict[str, Any]:
-    """One training run end to end: data, model, fit (resuming), test evaluation, summary.json and plots.
-    `on_epoch(history_row)` runs after every epoch (see `train.fit`); `label` starts each epoch line. A run that
-    has already finished says so and returns its summary (unless `retest`)."""
-    with session(config, workdir):
-        done = None if retest else rundir.finished_summary(config, workdir)
-        if done is not None:
-            rundir.say_finished(done, workdir, label)
-            return done
-        return _train_and_test(config, workdir, devices, on_epoch, label)
-
-
-def _train_and_test(config, workdir, devices, on_epoch, label) -> dict[str, Any]:
-    started = time.time()
-    lead = jax.process_index() == 0
-    analysed = ("test",) if config.analyses and lead else ()  # process 0 analyses every test output
-    splits, model = build(config, train.process_share(config, devices, whole_splits=analysed))
-    if lead:
-        rundir.check_data_info(workdir, splits.info)
-    config = settings.with_batch_size(config, data.num_rows(splits, "train"))
-    result = train.fit(config, workdir, splits, model, devices, on_epoch=on_epoch, label=label)
-    history = result.pop("history")
-    state = result.pop("state")
-    analyses = {}
-    if config.analyses and splits.test is not None and lead:
-        outputs = test_outputs(model, state, splits.test["inputs"], config.eval_batch_size)
-        for name in config.analyses:
-            analyses.update(report.analysis(name)(outputs, splits.test, splits.info, workdir))
-    trivial = {}
-    if result["test"] and splits.test is not None:
-        total = parallel.summed_over_processes if jax.process_count() > 1 else (lambda values: values)
-        trivial = baseline.trivial_baseline(config.task, splits.train["label"], splits.test["label"],
-                                            splits.info.get("num_classes", 0), total)
-    this_session = time.time() - started
-    summary = {
-        **result["test"],
-        **trivial,
-        **baseline.margin(result["test"], trivial),
-        **analyses,
-        **{key: value for key, value in result.items() if key != "test"},
-        "final": history[-1] if history else {},
-        "wall_seconds_this_session": this_session,
-        "wall_seconds_total": rundir.wall_seconds(workdir) + this_session,
-        "num_train_examples": data.num_rows(splits, "train"),
-        "num_validation_examples": data.num_rows(splits, "validation"),
-        "num_test_examples": data.num_rows(splits, "test"),
-        "library_versions": rundir.library_versions(),
-        "config": settings.to_dict(config),
-    }
-    if lead:
-        report.write_json(os.path.join(workdir, "summary.json"), summary)
-        report.plot_curves(history, os.path.join(workdir, "plots", "curves.png"))
-        if result["test"]:
-            print((label + " " if label else "") + baseline.test_line(summary), flush=True)
-    return summary
-
-
-def test_outputs(model, state, inputs, batch_size: int):
-    """Model outputs for every test input (one device, in batches): what analyses and plots work from."""
-    variables = {"params": state.params, **({"batch_stats": state.batch_stats} if state.batch_stats else {})}
-    apply = jax.jit(lambda x: model.apply(variables, x, train=False))
-    return np.concatenate([np.asarray(apply(inputs[i:i + batch_size])) for i in range(0, len(inputs), batch_size)])
+        return single.run_once(config, workdir, devices, retest=retest)
 
 
 def evaluate(config: ConfigDict | None, workdir: str, devices=None) -> dict[str, Any]:
@@ -124,12 +39,12 @@ def evaluate(config: ConfigDict | None, workdir: str, devices=None) -> dict[str,
     config = rundir.load_config(workdir) if config is None else config
     settings.check(config)
     with session(config, workdir, mode="evaluate"):
-        splits, model = build(config, train.process_share(config, devices))
+        splits, model = single.build(config, programs.process_share(config, devices))
         if jax.process_index() == 0:
             rundir.check_data_info(workdir, splits.info)
         results = train.evaluate_checkpoint(config, workdir, splits, model, devices=devices)
         if jax.process_index() == 0:
-            report.write_json(os.path.join(workdir, "evaluation.json"), results)
+            jsonfile.write_json(os.path.join(workdir, "evaluation.json"), results)
             print(f"epoch {results['epoch']}: " + report.format_metrics(
                 {k: v for k, v in results.items() if k != "epoch"}), flush=True)
         return results

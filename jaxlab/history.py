@@ -73,3 +73,11 @@ def should_stop_early(history: list[dict[str, float]], config: ConfigDict) -> bo
         else:
             wait += 1
     return wait >= patience
+
+
+def ranked_epochs(history: list[dict[str, float]], saved, monitor: str, mode: str) -> list[int]:
+    """The saved epochs, best by `monitor` first (epochs without that metric last, newest first)."""
+    values = {int(row["epoch"]): row[monitor] for row in history if monitor in row}
+    scored = [epoch for epoch in saved if epoch in values]
+    scored.sort(key=lambda epoch: (values[epoch] if mode == "min" else -values[epoch], epoch))
+    return scored + sorted((epoch for epoch in saved if epoch not in values), reverse=True)

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from jaxlab import errors, report, settings
+from jaxlab import errors, jsonfile, report, settings, single
 
 
 def fold_config(config: ConfigDict, fold: int) -> ConfigDict:
@@ -34,14 +34,13 @@ def curve(histories: list[list[dict[str, float]]], metric: str) -> dict[str, lis
 
 
 def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
-    from jaxlab import experiment  # experiment dispatches here
     num_folds = config.data.num_folds
     if num_folds < 2:
         raise errors.Error(f"config.data.num_folds must be at least 2 for k-fold, got {num_folds}")
     folds, histories = [], []
     for fold in range(num_folds):
         fold_dir = os.path.join(workdir, f"fold_{fold}")
-        summary = experiment.run_once(fold_config(config, fold), fold_dir, devices,
+        summary = single.run_once(fold_config(config, fold), fold_dir, devices,
                                       label=f"fold {fold + 1}/{num_folds}")
         folds.append({key: value for key, value in summary.items() if key.startswith(("test_", "best_"))}
                      | {"epochs_run": summary["epochs_run"], "workdir": fold_dir})
@@ -56,7 +55,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     result["validation_curves"] = curves
     result["config"] = settings.to_dict(config)
     if jax.process_index() == 0:
-        report.write_json(os.path.join(workdir, "summary.json"), result)
+        jsonfile.write_json(os.path.join(workdir, "summary.json"), result)
         if curves:
             report.plot_mean_std(histories, os.path.join(workdir, "plots", "kfold.png"), f"{num_folds} folds")
         print(f"{num_folds}-fold: " + " - ".join(

@@ -31,7 +31,7 @@ from jax.experimental import multihost_utils
 from jax.experimental.custom_partitioning import custom_partitioning
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from jaxlab import errors, report
+from jaxlab import errors, jsonfile
 
 MODES = ("pmap", "jit")
 AXIS_NAME = "batch"
@@ -151,7 +151,7 @@ def gather(held: jax.Array, rows: jax.Array, mode: str) -> jax.Array:
     return taken.reshape((-1,) + taken.shape[2:])
 
 
-def compile(fn: Callable, mode: str, devices: Sequence[jax.Device], donate_first: bool = True) -> Callable:
+def compiled(fn: Callable, mode: str, devices: Sequence[jax.Device], donate_first: bool = True) -> Callable:
     """Compiles ``fn`` for the mode; every argument must come from `replicate` or `shard_batches`.
 
     Outputs are replicated (identical on every device). The first argument (the train state) is donated.
@@ -290,13 +290,13 @@ def summed_over_processes(values: np.ndarray) -> np.ndarray:
 
 
 def from_process_zero(value: Any) -> Any:
-    """Process 0's `value` (anything JSON can hold, numpy numbers as `report.json_default` writes them; the others
+    """Process 0's `value` (anything JSON can hold, numpy numbers as `jsonfile.json_default` writes them; the others
     pass None), the same on every process; a collective, as `any_process`. The multi-host search agrees on each
     trial's parameters and pruning decisions this way."""
     if jax.process_count() == 1:
         return value
     lead = jax.process_index() == 0
-    encoded = np.frombuffer(json.dumps(value, default=report.json_default).encode(), np.uint8) if lead \
+    encoded = np.frombuffer(json.dumps(value, default=jsonfile.json_default).encode(), np.uint8) if lead \
         else np.zeros(0, np.uint8)
     size = int(multihost_utils.broadcast_one_to_all(np.int32(encoded.size)))
     buffer = encoded if lead else np.zeros(size, np.uint8)

@@ -6,7 +6,6 @@
     classes = probabilities.argmax(-1)
     predict.load("runs/imdb_bow").predict(["a moving, funny film"])   # text runs: raw strings → P(positive)
 """
-import json
 import os
 from typing import Any, Callable, NamedTuple
 
@@ -16,7 +15,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from jaxlab import errors, models, report, train
+from jaxlab import checkpoint, console, errors, history, jsonfile, models, report, rundir
 from jaxlab.data import preprocess
 
 
@@ -73,26 +72,32 @@ class Run(NamedTuple):
 
 
 def load(workdir: str, which: str = "best") -> Run:
-    """Loads a run directory written by `jaxlab.experiment.run` (which = "best" by the run's monitor, or "latest")."""
+    """Loads a run directory written by `jaxlab.experiment.run` with its own config (which = "best" by the run's
+    monitor, or "latest"). Checkpoints are verified as a resume verifies them (manifest, finite numbers): an
+    unusable one is skipped with a warning, and the next one by preference is loaded."""
     paths = {name: os.path.join(workdir, name) for name in ("config.json", "data_info.json", "checkpoints")}
     missing = [name for name, path in paths.items() if not os.path.exists(path)]
     if missing:
         raise errors.Error(f"{workdir} is not a jaxlab run directory (missing {', '.join(missing)})")
-    with open(paths["config.json"]) as f:
-        config = ml_collections.ConfigDict(json.load(f))
-    with open(paths["data_info.json"]) as f:
-        info = json.load(f)
+    config = rundir.load_config(workdir)
+    info = jsonfile.read_json(paths["data_info.json"])
     model = models.build(config.model, info["num_outputs"], info=info)
     with ocp.CheckpointManager(os.path.abspath(paths["checkpoints"])) as mngr:
         saved = mngr.all_steps()
         if not saved:
             raise errors.Error(f"no checkpoint in {paths['checkpoints']}")
-        epoch = max(saved)
+        candidates = sorted(saved, reverse=True)
         if which == "best":
-            history = [row for row in report.read_history(os.path.join(workdir, "history.csv"))
-                       if int(row["epoch"]) in saved]
-            epoch = train.best_epoch(history, config.monitor, config.monitor_mode)[0] or epoch
-        restored = mngr.restore(epoch, args=ocp.args.StandardRestore())
+            rows = report.read_history(os.path.join(workdir, "history.csv"))
+            candidates = history.ranked_epochs(rows, saved, config.monitor, config.monitor_mode)
+        for epoch in candidates:
+            try:
+                restored = checkpoint.restore(mngr, epoch, None)
+                break
+            except checkpoint.Unusable as exc:
+                console.warn(f"checkpoint of epoch {epoch} is unusable ({exc}); trying the next one")
+        else:
+            raise errors.Error(f"no usable checkpoint in {paths['checkpoints']}: train the run again")
     variables = {"params": restored["params"]}
     if restored.get("batch_stats"):
         variables["batch_stats"] = restored["batch_stats"]

@@ -1,6 +1,4 @@
 """What a run leaves for people: the Keras-like epoch line and progress bar, history.csv, summary.json and plots."""
-import json
-import os
 import sys
 from typing import Any, Sequence
 
@@ -30,22 +28,6 @@ def progress_bar(done: int, total: int, width: int = 30) -> None:
     if done >= total:
         sys.stdout.write("\r" + " " * (width + 2 * len(str(total)) + 4) + "\r")
     sys.stdout.flush()
-
-
-def write_json(path: str, payload: dict[str, Any]) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, sort_keys=False, default=json_default)
-    os.replace(tmp, path)
-
-
-def json_default(value):
-    """numpy scalars and arrays as JSON numbers and lists, anything else as its str (`json.dump`'s `default`)."""
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def plot_curves(history: Sequence[dict[str, float]], path: str) -> None:

@@ -25,7 +25,8 @@ from typing import Any, Callable
 
 from ml_collections import ConfigDict
 
-from jaxlab import console, errors, history, settings
+from jaxlab import baseline, console, errors, history, settings
+from jaxlab.jsonfile import json_default, read_json, write_json
 
 LOCK = "lock.json"
 CONFIG = "config.json"
@@ -49,19 +50,6 @@ def library_versions() -> dict[str, str]:
 
 def _now() -> str:
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def read_json(path: str) -> Any:
-    with open(path) as f:
-        return json.load(f)
-
-
-def write_json(path: str, payload: Any) -> None:
-    """Atomically (a temporary file, then a rename): a reader never sees half a file."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, default=str)
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -175,7 +163,7 @@ def check_data_info(workdir: str, info: dict[str, Any]) -> None:
     """Writes data_info.json at the run's first session; later sessions must see the same data (same rows,
     classes and fitted statistics), else one line naming what changed."""
     path = os.path.join(workdir, DATA_INFO)
-    new = json.loads(json.dumps(info, default=_json_number))
+    new = json.loads(json.dumps(info, default=json_default))
     if not os.path.exists(path):
         write_json(path, new)
         return
@@ -184,15 +172,6 @@ def check_data_info(workdir: str, info: dict[str, Any]) -> None:
     if changed:
         raise errors.Error(f"the data differ from what the run in {workdir} was trained on ({', '.join(changed)} "
                            f"changed in {DATA_INFO}): restore the original data or use a new --workdir")
-
-
-def _json_number(value):
-    import numpy as np
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -302,7 +281,6 @@ def finished_summary(config: ConfigDict, workdir: str) -> dict[str, Any] | None:
 
 
 def say_finished(summary: dict[str, Any], workdir: str, label: str = "") -> None:
-    from jaxlab import baseline
     console.notice(f"{label + ': ' if label else ''}the run in {workdir} has already finished "
                    f"({summary['epochs_run']} epochs); its test metrics from summary.json (--retest to test again):")
     if console.is_lead():

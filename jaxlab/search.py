@@ -27,7 +27,7 @@ Multi-host (several JAX processes): process 0 alone opens the study; it asks for
 number and parameters, then each pruning decision, to the other processes (`parallel.from_process_zero`); every
 process trains every trial (the runs are collective) and only process 0 writes the search's files.
 
-Each trial runs `experiment.run_once` on a copy of the config with the sampled overrides in
+Each trial runs `single.run_once` on a copy of the config with the sampled overrides in
 ``WORKDIR/trial_NNN`` (``WORKDIR/trial_NNN/exec_K`` when executions_per_trial > 1). The search writes
 ``results.md`` (the top trials with parameters and scores, like ``tuner.results_summary()``), ``trials.csv`` and
 ``best.json`` (parameters, a ready ``--config.…`` override line); with ``retrain`` the best parameters train once
@@ -42,7 +42,7 @@ import numpy as np
 import optuna
 from ml_collections import ConfigDict
 
-from jaxlab import errors, experiment, parallel, report, settings
+from jaxlab import errors, jsonfile, parallel, report, settings, single
 
 SAMPLERS = ("random", "tpe")
 TYPES = ("int", "float", "categorical", "sequence")
@@ -146,7 +146,7 @@ def run_trial(config: ConfigDict, workdir: str, trial: optuna.Trial | None, numb
         on_epoch = pruning_hook(trial, search, scores, execution, config.num_epochs) \
             if search.get("pruning", False) else None
         try:
-            summary = experiment.run_once(apply(config, overrides, config.seed + execution), path,
+            summary = single.run_once(apply(config, overrides, config.seed + execution), path,
                                           on_epoch=on_epoch)
         except errors.Error as exc:  # e.g. a diverging run (seen by every process alike): the trial fails, the
             if trial is not None:    # search goes on
@@ -331,12 +331,12 @@ def finish(config: ConfigDict, workdir: str, study: optuna.Study | None) -> dict
     if search.get("retrain", False):
         # One directory per best trial: a later session whose best is another trial retrains that one afresh.
         retrain_dir = os.path.join(workdir, f"best_trial_{result['trial']:03d}")
-        retrained = experiment.run_once(apply(config, overrides_from_json(result["overrides"]), config.seed),
+        retrained = single.run_once(apply(config, overrides_from_json(result["overrides"]), config.seed),
                                         retrain_dir)
         result["retrain"] = {k: v for k, v in retrained.items() if k.startswith(("test_", "best_"))}
         result["retrain_workdir"] = retrain_dir
     if study is not None:
-        report.write_json(os.path.join(workdir, "best.json"), result)
+        jsonfile.write_json(os.path.join(workdir, "best.json"), result)
         print(f"best trial {result['trial']}: {search.objective} {result['value']:.4f}\n  {result['override_line']}",
               flush=True)
         if "retrain" in result:

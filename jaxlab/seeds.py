@@ -1,6 +1,6 @@
 """K seeds of one config (`config.num_seeds` = K > 1): seed k uses `config.seed + k` for init, dropout and data order.
 
-Small models train as ONE compiled program: `jax.vmap` of the same `train.train_chunk` / `train.eval_pass` that
+Small models train as ONE compiled program: `jax.vmap` of the same `steps.train_chunk` / `steps.eval_pass` that
 `train.fit` uses, over a stacked train state, rng and per-seed epoch orders, inside either parallel mode (the batch
 is still split across devices; every replica is a vmapped lane). Several epochs run per dispatch
 (`config.epochs_per_dispatch`, never past a checkpoint epoch). Checkpoints (orbax) hold the stacked state, so a
@@ -25,9 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from ml_collections import ConfigDict
 
-from jaxlab import (checkpoint, console, data, errors, experiment, losses, metrics, optim, parallel, report, rundir,
-                    settings, shards, train)
-from jaxlab.data import augment
+from jaxlab import (checkpoint, console, data, errors, jsonfile, parallel, programs, report, rundir, settings, shards,
+                    single, steps, train)
 
 
 def seed_config(config: ConfigDict, seed: int) -> ConfigDict:
@@ -60,7 +59,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     num_seeds = config.num_seeds
     if num_seeds < 2:
         raise errors.Error(f"config.num_seeds must be at least 2 for a many-seeds run, got {num_seeds}")
-    splits, model = experiment.build(config)
+    splits, model = single.build(config)
     if jax.process_index() == 0:
         rundir.check_data_info(workdir, splits.info)
     config = settings.with_batch_size(config, data.num_rows(splits, "train"))
@@ -78,7 +77,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     summary.update({"how": how, "num_params": num_params, "wall_seconds_this_session": time.time() - started,
                     "library_versions": rundir.library_versions(), "config": settings.to_dict(config)})
     if jax.process_index() == 0:
-        report.write_json(os.path.join(workdir, "summary.json"), summary)
+        jsonfile.write_json(os.path.join(workdir, "summary.json"), summary)
         report.write_history(os.path.join(workdir, "history.csv"), summary.pop("mean_history"))
         write_seed_histories(os.path.join(workdir, "seeds_history.csv"), seeds, histories)
         report.plot_mean_std(histories, os.path.join(workdir, "plots", "curves.png"), f"{num_seeds} seeds")
@@ -96,7 +95,7 @@ def sequential(config, workdir, seeds, devices):
     per_seed, histories = [], []
     for seed in seeds:
         run_dir = os.path.join(workdir, f"seed_{seed}")
-        result = experiment.run_once(seed_config(config, seed), run_dir, devices)
+        result = single.run_once(seed_config(config, seed), run_dir, devices)
         per_seed.append({"seed": seed, **{k: v for k, v in result.items() if k.startswith("test_")},
                          "final": result["final"], "epochs_run": result["epochs_run"]})
         histories.append(report.read_history(os.path.join(run_dir, "history.csv")))
@@ -157,43 +156,29 @@ def seed_slice(tree, k: int):
 
 
 def vmapped(config, workdir, splits, model, seeds, devices):
-    mode = config.parallelism
-    devices = list(devices or parallel.devices_for(config))
-    parallel.check(mode, config.batch_size, devices)
-    parallel.check(mode, config.eval_batch_size, devices)
-    num_train, num_val = data.num_examples(splits.train), data.num_examples(splits.validation)
-    steps_per_epoch = num_train // config.batch_size
-    if steps_per_epoch == 0:
-        raise errors.Error(f"batch size {config.batch_size} is larger than the {num_train} training examples: "
-                           "lower --config.batch_size")
-    tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
-    metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
-    statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
-                   l2=config.l2, l2_pattern=config.l2_pattern, mode=mode)
-    augment_names = config.data.augment
-    augment_fn = augment.build(augment_names) if augment_names else None
-    train_fn = functools.partial(train.train_chunk, step=functools.partial(
-        train.train_step, tx=tx, augment=augment_fn, **statics), metrics_cls=metrics_cls, mode=mode)
-    eval_fn = functools.partial(train.eval_pass, step=functools.partial(train.eval_step, **statics),
-                                metrics_cls=metrics_cls, mode=mode)
+    parts = programs.step_parts(config, splits, model, devices)
+    mode, devices, tx, metrics_cls = parts.mode, parts.devices, parts.tx, parts.metrics_cls
+    num_train, num_val = data.num_rows(splits, "train"), data.num_rows(splits, "validation")
+    steps_per_epoch = parts.steps_per_epoch
+    train_fn = functools.partial(steps.train_chunk, step=parts.train_step, metrics_cls=metrics_cls, mode=mode)
+    eval_fn = functools.partial(steps.eval_pass, step=parts.eval_step, metrics_cls=metrics_cls, mode=mode)
     program = functools.partial(epochs_program, train_fn=train_fn, eval_fn=eval_fn, has_val=bool(num_val))
-    run_epochs = parallel.compile(functools.partial(many, program=program), mode, devices)
-    run_eval = parallel.compile(functools.partial(many_eval, eval_fn=eval_fn), mode, devices, donate_first=False)
+    run_epochs = parallel.compiled(functools.partial(many, program=program), mode, devices)
+    run_eval = parallel.compiled(functools.partial(many_eval, eval_fn=eval_fn), mode, devices, donate_first=False)
 
     sample = jnp.asarray(splits.train["inputs"][:1])
-    host_state = jax.jit(jax.vmap(lambda seed: train.init_state(model, tx, None, sample, seed)))(
+    host_state = jax.jit(jax.vmap(lambda seed: steps.init_state(model, tx, None, sample, seed)))(
         jnp.asarray(seeds, jnp.int32))
     rng = parallel.replicate(jax.vmap(lambda seed: jax.random.PRNGKey(seed + 1))(jnp.asarray(seeds, jnp.int32)),
                              mode, devices)
-    placed = {name: train.hold(splits, name, "replicated", "device", mode, devices)
+    placed = {name: programs.hold(splits, name, "replicated", "device", mode, devices)
               for name in ("train", "validation", "test") if getattr(splits, name) is not None}
     val_batch = config.eval_batch_size
     val_rows, val_mask = shards.eval_order(max(num_val, 1), val_batch)
     val_rows, val_mask = (parallel.shard_batches(a, mode, devices) for a in (val_rows, val_mask))
     val_data = placed.get("validation", placed["train"])
 
-    best_metric = train.best_checkpoint_metric(config, metrics_cls, bool(num_val))
-    mngr = checkpoint.manager(workdir, config.checkpoint, best_metric)
+    mngr = checkpoint.manager(workdir, config.checkpoint, parts.best_metric)
     history_path = os.path.join(workdir, "seeds_history.csv")
     histories = [[] for _ in seeds]
     start_epoch = 0
@@ -252,7 +237,7 @@ def vmapped(config, workdir, splits, model, seeds, devices):
             test_totals = parallel.unreplicate(run_eval(state, placed["test"], parallel.shard_batches(
                 rows, mode, devices), parallel.shard_batches(mask, mode, devices)), mode)
         for k, seed in enumerate(seeds):
-            test = train.compute(seed_slice(test_totals, k)) if test_totals is not None else {}
+            test = steps.compute(seed_slice(test_totals, k)) if test_totals is not None else {}
             per_seed.append({"seed": seed, **{f"test_{n}": v for n, v in test.items()},
                              "final": histories[k][-1] if histories[k] else {}, "epochs_run": len(histories[k])})
     finally:

@@ -1,4 +1,7 @@
-"""Train state, the pure train/eval steps, and the epoch loop (`fit`) with its hooks.
+"""The epoch loop (`fit`) and evaluate-only (`evaluate_checkpoint`), with the hooks that run between dispatches
+on the host: divergence guard, clu summaries, history.csv, checkpoints, reduce-on-plateau, early stopping.
+The steps themselves are in `jaxlab.steps`, their compiled programs in `jaxlab.programs`, resume and preemption in
+`jaxlab.resume`.
 
 An epoch's order is a permutation that is a pure function of (seed, epoch) (what each device holds and reads of it:
 `jaxlab.shards`), and a compiled `lax.scan` runs many steps per dispatch. Two input modes (`config.input`), same
@@ -9,17 +12,12 @@ results for the same seed:
   (~20 chunks with a progress bar when it is).
 * ``host``: the splits stay in host memory; each dispatch ships only its own batches (≈ 1/20 of an epoch), already
   split across the devices, for data that does not fit on the accelerator.
-
-Hooks run between dispatches on the host: divergence guard, clu summaries, history.csv, checkpoints,
-reduce-on-plateau, early stopping.
 """
 import contextlib
-import functools
 import math
 import os
 import signal
 import sys
-import threading
 import time
 from typing import Any, Callable, NamedTuple
 
@@ -27,290 +25,16 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from clu import metric_writers
-from flax import struct
 from ml_collections import ConfigDict
 
-from jaxlab import checkpoint, console, errors, losses, metrics, optim, parallel, report, shards
-from jaxlab.data import Dataset, Share, Splits, augment, first_row, num_rows
-from jaxlab.history import best_epoch, should_stop_early  # noqa: F401  (also used as train.*)
+from jaxlab import checkpoint, console, errors, parallel, report, shards
+from jaxlab.data import Splits, num_rows
+from jaxlab.history import best_epoch, ranked_epochs, should_stop_early
+from jaxlab.programs import Setup, inputs, setup, split_metrics
+from jaxlab.resume import restore_first_usable, resume, resume_preempted, signal_flag
+from jaxlab.steps import compute
 
-
-INPUT_MODES = ("device", "host")
-
-
-class TrainState(struct.PyTreeNode):
-    step: jax.Array
-    params: Any
-    batch_stats: Any
-    opt_state: Any
-    plateau: Any  # optax.contrib.reduce_on_plateau state, or None when disabled
-    first_loss: jax.Array  # the loss of the run's first step: the divergence guard's reference
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Pure steps. `mode` only selects the cross-replica reductions of jaxlab.parallel.
-
-def _variables(state: TrainState, params=None) -> dict:
-    variables = {"params": state.params if params is None else params}
-    if state.batch_stats:
-        variables["batch_stats"] = state.batch_stats
-    return variables
-
-
-def train_step(state: TrainState, batch: Dataset, rng: jax.Array, *, model: nn.Module,
-               tx: optax.GradientTransformation, loss_fn: Callable, metrics_cls, l2: float, l2_pattern: str,
-               mode: str, augment: Callable | None = None):
-    """One optimizer step on `batch`; returns (new state, clu metrics of the batch, mean loss of the batch)."""
-    step_rng = jax.random.fold_in(jax.random.fold_in(rng, state.step), parallel.device_index(mode))
-    dropout_rng, augment_rng = jax.random.split(step_rng)
-    inputs = batch["inputs"] if augment is None else augment(batch["inputs"], augment_rng)
-
-    def objective(params):
-        outputs, updates = model.apply(_variables(state, params), inputs, train=True,
-                                       rngs={"dropout": dropout_rng}, mutable=["batch_stats"])
-        per_example = loss_fn(outputs, batch["label"])
-        penalty = losses.l2_penalty(params, l2, l2_pattern)
-        mean_loss = jnp.sum(per_example * batch["mask"]) / jnp.maximum(jnp.sum(batch["mask"]), 1) + penalty
-        return mean_loss, (outputs, per_example + penalty, updates)
-
-    (loss, (outputs, per_example, updates)), grads = jax.value_and_grad(objective, has_aux=True)(state.params)
-    grads = parallel.cross_replica_mean(grads, mode)
-    step_updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    if state.plateau is not None:
-        step_updates = optax.tree.scale(state.plateau.scale, step_updates)
-    loss = parallel.cross_replica_mean(loss, mode)
-    new_state = state.replace(step=state.step + 1, first_loss=jnp.where(state.step == 0, loss, state.first_loss),
-                              params=optax.apply_updates(state.params, step_updates),
-                              batch_stats=updates.get("batch_stats", state.batch_stats), opt_state=opt_state)
-    batch_metrics = metrics_cls.single_from_model_output(
-        loss=per_example, logits=outputs, labels=batch["label"], mask=batch["mask"])
-    return new_state, parallel.cross_replica_sum(batch_metrics, mode), loss
-
-
-def eval_step(state: TrainState, batch: Dataset, *, model: nn.Module, loss_fn: Callable, metrics_cls, l2: float,
-              l2_pattern: str, mode: str):
-    """clu metrics of `batch` (padded rows have mask 0 and do not count)."""
-    outputs = model.apply(_variables(state), batch["inputs"], train=False)
-    per_example = loss_fn(outputs, batch["label"]) + losses.l2_penalty(state.params, l2, l2_pattern)
-    batch_metrics = metrics_cls.single_from_model_output(
-        loss=per_example, logits=outputs, labels=batch["label"], mask=batch["mask"])
-    return parallel.cross_replica_sum(batch_metrics, mode)
-
-
-def _batch(data: Dataset | None, rows, mask: jax.Array | None, mode: str) -> Dataset:
-    """Device input: `rows` (indices) gathered from the on-device `data` (placed by `parallel.stacked`). Host
-    input (`data` None): `rows` is already the batch. A None mask: every row counts."""
-    batch = dict(rows) if data is None else {key: parallel.gather(value, rows, mode) for key, value in data.items()}
-    batch["mask"] = jnp.ones((jax.tree.leaves(batch)[0].shape[0],), jnp.float32) if mask is None else mask
-    return batch
-
-
-def train_chunk(state, data, rows, rng, totals=None, *, step: Callable, metrics_cls, mode: str, unroll: bool = False):
-    """Runs `step` over consecutive batches (`rows` is [steps, batch] indices into `data`, or with `data` None the
-    batches themselves, [steps, batch, ...] per key) inside one compiled `lax.scan`, or with `unroll` as
-    straight-line code (see `unrolled_steps`). The metrics add up onto `totals` (the epoch's so far; None = none
-    yet) one step at a time, so an epoch's metrics are the same however its steps are split into dispatches."""
-    def body(carry, batch_rows):
-        state, totals = carry
-        batch = _batch(data, batch_rows, None, mode)
-        state, batch_metrics, loss = step(state, batch, rng)
-        return (state, totals.merge(batch_metrics)), loss
-
-    carry = (state, metrics_cls.empty() if totals is None else totals)
-    if unroll:
-        step_losses = []
-        for index in range(jax.tree.leaves(rows)[0].shape[0]):
-            carry, loss = body(carry, jax.tree.map(lambda value: value[index], rows))
-            step_losses.append(loss)
-        (state, totals), step_losses = carry, jnp.stack(step_losses)
-    else:
-        (state, totals), step_losses = jax.lax.scan(body, carry, rows)
-    return state, totals, step_losses
-
-
-UNROLLED_STEPS = 8
-
-
-def unrolled_steps(config: ConfigDict, model: nn.Module, sample_inputs: np.ndarray, devices) -> int:
-    """Training steps per dispatch written out without a loop; 0 = the `lax.scan` loop.
-
-    XLA:CPU runs backward convolutions ~25× slower inside a while loop than in straight-line code (measured in
-    benchmarks/README.md), so by default (``config.unroll_steps = -1``) a model with convolutions on CPU gets
-    `UNROLLED_STEPS` unrolled steps per dispatch; everything else, and every model on GPU/TPU, keeps the loop.
-    ``config.unroll_steps = k`` forces k (0 = loop)."""
-    wanted = config.unroll_steps
-    if wanted >= 0:
-        return wanted
-    if devices[0].platform != "cpu":
-        return 0
-    init = jax.make_jaxpr(lambda inputs: model.init(jax.random.PRNGKey(0), inputs, train=False))(sample_inputs)
-    return UNROLLED_STEPS if "conv_general_dilated" in str(init) else 0
-
-
-def eval_pass(state, data, rows, mask, *, step: Callable, metrics_cls, mode: str):
-    def body(totals, inputs):
-        batch_rows, batch_mask = inputs
-        return totals.merge(step(state, _batch(data, batch_rows, batch_mask, mode))), None
-
-    totals, _ = jax.lax.scan(body, metrics_cls.empty(), (rows, mask))
-    return totals
-
-
-def update_plateau(state: TrainState, value: jax.Array, *, plateau_tx) -> TrainState:
-    _, plateau = plateau_tx.update(updates=state.params, state=state.plateau, params=state.params, value=value)
-    return state.replace(plateau=plateau)
-
-
-def compute(totals) -> dict[str, float]:
-    return {name: float(value) for name, value in totals.compute().items()}
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Setup shared by training and evaluate-only.
-
-class Setup(NamedTuple):
-    mode: str
-    devices: list
-    layout: str            # data layout, see jaxlab.shards: replicated | per_device
-    state: Any             # replicated TrainState
-    data: dict             # split name → key → on-device [devices, rows held, ...] arrays (device input), or
-                           # host numpy arrays, one per device of this process (host input)
-    train_fn: Callable
-    eval_fn: Callable
-    plateau_fn: Callable | None
-    rng: Any
-    metrics_cls: Any
-    steps_per_epoch: int
-    mngr: Any
-    input: str             # "device" | "host"
-    unroll_steps: int      # > 0: that many training steps per dispatch as straight-line code
-
-
-def init_state(model: nn.Module, tx, plateau_tx, sample_inputs: np.ndarray, seed: int) -> TrainState:
-    variables = jax.jit(functools.partial(model.init, train=False))(
-        {"params": jax.random.PRNGKey(seed)}, jnp.asarray(sample_inputs))
-    params = variables["params"]
-    return TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats=variables.get("batch_stats", {}),
-                      opt_state=tx.init(params), plateau=None if plateau_tx is None else plateau_tx.init(params),
-                      first_loss=jnp.full((), jnp.nan, jnp.float32))
-
-
-def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> Setup:
-    mode = config.parallelism
-    input_mode = config.input
-    if input_mode not in INPUT_MODES:
-        raise errors.Error(f"unknown input mode {input_mode!r}: use --config.input=device or host")
-    devices = list(devices or parallel.devices_for(config))
-    parallel.check(mode, config.batch_size, devices)
-    parallel.check(mode, config.eval_batch_size, devices)
-    num_train = num_rows(splits, "train")
-    steps_per_epoch = num_train // config.batch_size
-    if steps_per_epoch == 0:
-        raise errors.Error(f"batch size {config.batch_size} is larger than the {num_train} training examples: "
-                           "lower --config.batch_size")
-    tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
-    plateau_tx = optim.plateau(config.reduce_on_plateau)
-    metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
-    best_metric = best_checkpoint_metric(config, metrics_cls, num_rows(splits, "validation") > 0)
-    statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
-                   l2=config.l2, l2_pattern=config.l2_pattern, mode=mode)
-    augment_fn = augment.build(config.data.augment) if config.data.augment else None
-    unroll = unrolled_steps(config, model, splits.train["inputs"][:1], devices)
-    train_fn = parallel.compile(functools.partial(
-        train_chunk, step=functools.partial(train_step, tx=tx, augment=augment_fn, **statics),
-        metrics_cls=metrics_cls, mode=mode, unroll=unroll > 0), mode, devices)
-    eval_fn = parallel.compile(functools.partial(
-        eval_pass, step=functools.partial(eval_step, **statics), metrics_cls=metrics_cls, mode=mode), mode, devices,
-        donate_first=False)
-    plateau_fn = None
-    if plateau_tx is not None:
-        plateau_fn = parallel.compile(functools.partial(update_plateau, plateau_tx=plateau_tx), mode, devices)
-    state = parallel.replicate(init_state(model, tx, plateau_tx, splits.train["inputs"][:1], config.seed), mode,
-                               devices)
-    data_layout = shards.layout(config, jax.process_count())
-    data = {name: hold(splits, name, data_layout, input_mode, mode, devices)
-            for name in ("train", "validation", "test") if getattr(splits, name) is not None}
-    rng = parallel.replicate(jax.random.PRNGKey(config.seed + 1), mode, devices)
-    return Setup(mode, devices, data_layout, state, data, train_fn, eval_fn, plateau_fn, rng, metrics_cls,
-                 steps_per_epoch, checkpoint.manager(workdir, config.checkpoint, best_metric), input_mode, unroll)
-
-
-def process_share(config: ConfigDict, devices=None, whole_splits: tuple[str, ...] = ()) -> Share:
-    """The rows of each split this process needs (`jaxlab.shards.process_window`; every row of `whole_splits`):
-    what `jaxlab.data.build` reads in a multi-process run."""
-    devices = list(devices or parallel.devices_for(config))
-    data_layout = shards.layout(config, jax.process_count())
-    positions = parallel.local_positions(devices)
-
-    def share(split: str, num_split_rows: int) -> tuple[int, int]:
-        if split in whole_splits:
-            return 0, num_split_rows
-        return shards.process_window(num_split_rows, len(devices), positions, data_layout)
-    return share
-
-
-def hold(splits: Splits, name: str, data_layout: str, input_mode: str, mode: str, devices) -> dict:
-    """What this process keeps of split `name` (see `jaxlab.shards`): on its devices (device input) or in host
-    memory, one array per device (host input)."""
-    held = shards.hold(getattr(splits, name), len(devices), parallel.local_positions(devices), data_layout,
-                       num_rows(splits, name), first_row(splits, name))
-    if input_mode == "host":
-        return held
-    return {key: parallel.stacked(pieces, mode, devices) for key, pieces in held.items()}
-
-
-def inputs(s: Setup, split: str, rows: np.ndarray) -> tuple[Any, Any]:
-    """The (data, rows) arguments of `train_fn` / `eval_fn` for the batches `rows` ([devices, steps, batch /
-    devices] indices into what each device holds; this process reads only its own devices' rows): device input
-    passes the split already on the devices and the indices; host input gathers the rows here and ships just those
-    batches (data None)."""
-    local = rows[parallel.local_positions(s.devices)]
-    if s.input == "device":
-        return s.data[split], parallel.batches(list(local), s.mode, s.devices)
-    return None, {key: parallel.batches([piece[device_rows] for piece, device_rows in zip(pieces, local)],
-                                        s.mode, s.devices)
-                  for key, pieces in s.data[split].items()}
-
-
-def host_chunk(num_steps: int) -> int:
-    """Batches per dispatch with host input: about 1/20 of the split on the devices at a time."""
-    return max(1, math.ceil(num_steps / 20))
-
-
-def evaluate(s: Setup, state, split: str, num_rows: int, batch_size: int) -> dict[str, float]:
-    rows, mask = shards.device_eval_order(num_rows, batch_size, len(s.devices), s.layout)
-    num_steps = rows.shape[1]
-    chunk = num_steps if s.input == "device" else host_chunk(num_steps)
-    local_mask = mask[parallel.local_positions(s.devices)]
-    totals = None
-    for first in range(0, num_steps, chunk):
-        data, batch_rows = inputs(s, split, rows[:, first:first + chunk])
-        chunk_mask = parallel.batches(list(local_mask[:, first:first + chunk]), s.mode, s.devices)
-        part = parallel.unreplicate(s.eval_fn(state, data, batch_rows, chunk_mask), s.mode)
-        totals = part if totals is None else totals.merge(part)
-    return compute(totals)
-
-
-def restore(s: Setup, epoch: int, like=None):
-    """The replicated state saved at `epoch` (`checkpoint.Unusable` when it fails verification); `like` is a live
-    replicated state to take the structure from (after training `s.state` has been donated to the train step and
-    can no longer be read)."""
-    host = checkpoint.restore(s.mngr, epoch, parallel.unreplicate(s.state if like is None else like, s.mode))
-    return parallel.replicate(host, s.mode, s.devices)
-
-
-def restore_first_usable(s: Setup, epochs, like=None) -> tuple[Any, int | None]:
-    """The replicated state of the first usable checkpoint among `epochs` (in that order of preference) and its
-    epoch, or (None, None); unusable ones are moved aside (`checkpoint.restore_first_usable`)."""
-    like = parallel.unreplicate(s.state if like is None else like, s.mode)
-    host, epoch = checkpoint.restore_first_usable(s.mngr, epochs, like)
-    return (None, None) if host is None else (parallel.replicate(host, s.mode, s.devices), epoch)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Host-side hooks.
 
 def check_divergence(step_losses: np.ndarray, first_step: int, epoch: int, reference: float | None,
                      factor: float) -> None:
@@ -325,90 +49,6 @@ def check_divergence(step_losses: np.ndarray, first_step: int, epoch: int, refer
             "normalise the inputs (--config.data.normalize=unit|standardize|l2) or lower the learning rate "
             "(--config.optimizer.learning_rate); checkpoints already saved are kept")
 
-
-def best_checkpoint_metric(config: ConfigDict, metrics_cls, has_validation: bool) -> str:
-    """Checks that `config.monitor` and `config.checkpoint.best_metric` name metrics this run reports, and that
-    early stopping and reduce-on-plateau do not watch a validation metric when there are no validation rows.
-    Returns the metric the best checkpoint is kept by: "" (the latest ones only) when it is a validation metric
-    and the run has no validation rows."""
-    names = list(metrics_cls.__annotations__)
-    known = names + [f"val_{name}" for name in names]
-    for key, metric in (("monitor", config.monitor), ("checkpoint.best_metric", config.checkpoint.best_metric)):
-        if metric and metric not in known:
-            raise errors.Error(f"--config.{key}={metric!r} is not a metric this run reports: choose one of "
-                               f"{', '.join(known)}")
-    if not has_validation and config.monitor.startswith("val_"):
-        for key in ("early_stopping", "reduce_on_plateau"):
-            if config[key].patience:
-                raise errors.Error(f"--config.{key}.patience watches {config.monitor}, but this run has no validation "
-                                   f"rows: set --config.data.validation_split (e.g. 0.1) or --config.{key}.patience=0")
-    best = config.checkpoint.best_metric
-    return "" if best.startswith("val_") and not has_validation else best
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Resume and preemption.
-
-Preempted = errors.Preempted
-
-
-def _signal_flag(signum) -> dict:
-    """Records `signum` instead of dying (main thread only); `flag["restore"]()` puts the old handler back."""
-    flag = {"signalled": False, "restore": lambda: None}
-    if threading.current_thread() is not threading.main_thread():
-        return flag
-    previous = signal.getsignal(signum)
-
-    def handler(*_):
-        if not flag["signalled"]:
-            console.notice("SIGTERM: saving a checkpoint at the next step boundary, then stopping")
-        flag["signalled"] = True
-
-    signal.signal(signum, handler)
-    flag["restore"] = lambda: signal.signal(signum, previous)
-    return flag
-
-
-def resume(s: Setup) -> tuple[Any, int]:
-    """The state of the newest usable epoch checkpoint (0 = none: a fresh start).
-
-    A checkpoint that fails verification (a changed or missing file, non-finite numbers, unreadable) is moved
-    aside with a warning and the one before it restored. When none is usable, one line says so and nothing more
-    is touched.
-    """
-    saved = sorted(s.mngr.all_steps(), reverse=True)
-    state, epoch = restore_first_usable(s, saved)
-    if state is not None:
-        return state, epoch
-    unreadable = os.path.join(os.path.dirname(str(s.mngr.directory)), "checkpoints_unreadable")
-    if saved or os.path.isdir(unreadable):   # never a silent fresh start over a run whose checkpoints are damaged
-        raise errors.Error(f"no usable checkpoint in {s.mngr.directory} (the unusable ones are in {unreadable}): use "
-                           "a new --workdir, or delete that folder and history.csv to train this run again from "
-                           "epoch 1")
-    return s.state, 0
-
-
-def resume_preempted(s: Setup, preemption, state, start_epoch: int):
-    """A mid-epoch checkpoint newer than the last epoch one (any number of epochs later: configs that save every
-    N epochs): (state, completed epochs, step offset in the next epoch, its partial totals)."""
-    step = preemption.latest_step()
-    if step is None or step <= start_epoch * s.steps_per_epoch:
-        return state, start_epoch, 0, None
-    host_state = parallel.unreplicate(state, s.mode)
-    try:
-        restored = checkpoint.restore_preempted(preemption, step, host_state, s.metrics_cls.empty())
-    except checkpoint.Unusable as exc:  # damaged: the epoch checkpoint stands
-        console.warn(f"mid-epoch checkpoint at step {step} is unusable ({exc}); resuming from epoch {start_epoch}")
-        return state, start_epoch, 0, None
-    if int(restored["steps_per_epoch"]) != s.steps_per_epoch:
-        console.warn(f"mid-epoch checkpoint at step {step} has {int(restored['steps_per_epoch'])} steps per epoch, "
-                     f"this run {s.steps_per_epoch}; resuming from epoch {start_epoch}")
-        return state, start_epoch, 0, None
-    return (parallel.replicate(restored["state"], s.mode, s.devices), step // s.steps_per_epoch,
-            step % s.steps_per_epoch, restored["totals"])
-
-
-# ----------------------------------------------------------------------------------------------------------------
 
 class Dispatcher:
     """How many training steps each dispatch runs.
@@ -451,8 +91,17 @@ def early_stop_notice(history: list[dict[str, float]], config: ConfigDict) -> st
             f"{config.early_stopping.patience} epochs (best {best_value:.4f} at epoch {best_at})")
 
 
+class Fitted(NamedTuple):
+    """What `fit` returns: the trained state (host copy), the history rows, the test metrics (``test_…``), and
+    what a summary reports of the training (best epoch, epochs run, speed, parameters, devices)."""
+    state: Any
+    history: list[dict[str, float]]
+    test: dict[str, float]
+    facts: dict[str, Any]
+
+
 def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None,
-        on_epoch: Callable[[dict[str, float]], None] | None = None, label: str = "") -> dict[str, Any]:
+        on_epoch: Callable[[dict[str, float]], None] | None = None, label: str = "") -> Fitted:
     """Trains (resuming from the latest checkpoint in `workdir`) and evaluates on the test split. `label` starts
     each epoch line (e.g. "fold 2/10").
 
@@ -465,7 +114,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
     num_train = num_rows(splits, "train")
     num_val = num_rows(splits, "validation")
     preemption = checkpoint.preemption_manager(workdir)
-    stop = _signal_flag(signal.SIGTERM)
+    stop = signal_flag(signal.SIGTERM)
     try:
         state, start_epoch = resume(s)
         state, start_epoch, resume_offset, resume_totals = resume_preempted(s, preemption, state, start_epoch)
@@ -496,8 +145,8 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                     step = (epoch - 1) * s.steps_per_epoch + first
                     checkpoint.save_preempted(preemption, parallel.unreplicate(state, s.mode),
                                               parallel.unreplicate(totals, s.mode), step, s.steps_per_epoch)
-                    raise Preempted(f"preempted (SIGTERM) at step {step} of epoch {epoch}: checkpoint saved; rerun "
-                                    "the same command to resume")
+                    raise errors.Preempted(f"preempted (SIGTERM) at step {step} of epoch {epoch}: checkpoint saved; "
+                                           "rerun the same command to resume")
                 steps = min(dispatcher.steps, num_steps - first)
                 dispatched = time.perf_counter()
                 state, totals, step_losses = s.train_fn(
@@ -516,7 +165,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 steady_seconds, steady_steps = steady_seconds + seconds, steady_steps + num_steps
             row = {"epoch": epoch, **compute(parallel.unreplicate(totals, s.mode))}
             if num_val:
-                val = evaluate(s, state, "validation", num_val, config.eval_batch_size)
+                val = split_metrics(s, state, "validation", num_val, config.eval_batch_size)
                 row.update({f"val_{name}": value for name, value in val.items()})
             if s.plateau_fn is not None:
                 value = row[config.monitor] * (1 if config.monitor_mode == "min" else -1)
@@ -539,7 +188,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 on_epoch(row)
             if signalled and epoch < config.num_epochs and not stopping:
                 checkpoint.finish(s.mngr)
-                raise Preempted(f"preempted (SIGTERM) after epoch {epoch}: checkpoint saved; rerun the same "
+                raise errors.Preempted(f"preempted (SIGTERM) after epoch {epoch}: checkpoint saved; rerun the same "
                                 "command to resume")
             if stopping and epoch < config.num_epochs:
                 console.notice(early_stop_notice(history, config))
@@ -562,7 +211,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                                "no test metrics were written") from exc
         test = {}
         if splits.test is not None:
-            test = evaluate(s, state, "test", num_rows(splits, "test"), config.eval_batch_size)
+            test = split_metrics(s, state, "test", num_rows(splits, "test"), config.eval_batch_size)
             writer.write_scalars(len(history), {f"test_{k}": v for k, v in test.items()})
         writer.flush()
     finally:
@@ -573,26 +222,15 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             with contextlib.suppress(Exception):
                 mngr.close()
         writer.close()
-    return {
-        "history": history,
-        "test": {f"test_{k}": v for k, v in test.items()},
+    return Fitted(parallel.unreplicate(state, s.mode), history, {f"test_{k}": v for k, v in test.items()}, {
         "best_epoch": best_at, "best_" + config.monitor: best_value,
         "epochs_run": len(history), "resumed_from_epoch": start_epoch,
         "train_seconds_this_session": train_seconds,
         "examples_per_second": (steady_steps * config.batch_size / steady_seconds) if steady_seconds else None,
         "num_params": int(sum(np.size(x) for x in jax.tree.leaves(parallel.unreplicate(state.params, s.mode)))),
-        "state": parallel.unreplicate(state, s.mode),
         "device_kind": s.devices[0].device_kind, "device_count": len(s.devices),
         "process_count": jax.process_count(),
-    }
-
-
-def ranked_epochs(history: list[dict[str, float]], saved, monitor: str, mode: str) -> list[int]:
-    """The saved epochs, best by `monitor` first (epochs without that metric last, newest first)."""
-    values = {int(row["epoch"]): row[monitor] for row in history if monitor in row}
-    scored = [epoch for epoch in saved if epoch in values]
-    scored.sort(key=lambda epoch: (values[epoch] if mode == "min" else -values[epoch], epoch))
-    return scored + sorted((epoch for epoch in saved if epoch not in values), reverse=True)
+    })
 
 
 def evaluate_checkpoint(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module,
@@ -620,7 +258,7 @@ def evaluate_checkpoint(config: ConfigDict, workdir: str, splits: Splits, model:
             dataset = getattr(splits, split)
             if dataset is not None:
                 prefix = "val" if split == "validation" else "test"
-                results.update({f"{prefix}_{k}": v for k, v in evaluate(
+                results.update({f"{prefix}_{k}": v for k, v in split_metrics(
                     s, state, split, num_rows(splits, split), config.eval_batch_size).items()})
         return results
     finally:

@@ -33,12 +33,12 @@ def test_keras_twin_has_the_jaxlab_configs_parameters(name):
 
 
 def test_bow_counts_match_jaxlab_word_counts():
-    from jaxlab.models import text
+    from jaxlab.ops import bag as bag_ops
     ids = np.array([[5, 3, 5, 0, 0], [2, 2, 2, 9, 1]], np.int32)
     idf = np.linspace(1.0, 3.0, 10, dtype=np.float32)  # used by tfidf only
-    for counts in text.COUNTS:
+    for counts in bag_ops.COUNTS:
         np.testing.assert_allclose(keras_models.bow_counts(ids, 10, counts, idf),
-                                   np.asarray(text.word_counts(jnp.asarray(ids), 10, counts, idf)), rtol=1e-6)
+                                   np.asarray(bag_ops.word_counts(jnp.asarray(ids), 10, counts, idf)), rtol=1e-6)
 
 
 def test_write_section_replaces_in_place_or_appends(tmp_path):
@@ -50,6 +50,7 @@ def test_write_section_replaces_in_place_or_appends(tmp_path):
     assert path.read_text() == "# Benchmarks\n\n## A (x)\n\nnew a\n\n## B\n\nnew b\n\n## C\n\nc\n"
 
 
+@pytest.mark.xla_optimized   # it trains conv + BatchNorm nets (see conftest)
 def test_accelerator_dry_run_writes_every_stage(tmp_path):
     """benchmarks/accelerator.py --dry_run (the prepared GPU command at toy sizes, mock data, 8 fake CPU devices):
     every stage finishes and results.json / results.md carry each stage's figures; the output folder stays the

@@ -12,8 +12,8 @@ import pytest
 from ml_collections import ConfigDict
 
 from configs import imdb_bow, imdb_embed
-from jaxlab import experiment, losses, metrics, models, train
-from jaxlab.models import text
+from jaxlab import experiment, losses, metrics, models, steps
+from jaxlab.ops import bag as bag_ops
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 4
@@ -107,8 +107,8 @@ def test_bfloat16_train_steps_stay_finite(case):
     task, loss = ("reconstruction", "reconstruction_bce") if case == "conv_autoencoder" else \
         ("classification", "softmax_cross_entropy")
     tx = optax.adam(1e-2)
-    state = train.init_state(model, tx, None, inputs[:1], seed=0)
-    step = jax.jit(lambda state, batch, rng: train.train_step(
+    state = steps.init_state(model, tx, None, inputs[:1], seed=0)
+    step = jax.jit(lambda state, batch, rng: steps.train_step(
         state, batch, rng, model=model, tx=tx, loss_fn=losses.get(loss), metrics_cls=metrics.collection(task, 3),
         l2=1e-4, l2_pattern="kernel$", mode="jit"))
     batch = {"inputs": inputs, "label": labels, "mask": jnp.ones(BATCH, jnp.float32)}
@@ -131,7 +131,7 @@ def test_bag_sums_in_float32_and_its_gradient_matches_autodiff():
     length = 1000
     table = jnp.zeros((5, 2), jnp.float32).at[1].set(0.01)
     ids = jnp.ones((2, length), jnp.int32).at[1, 500:].set(0)  # row 1: 500 words then padding
-    bag = text.bag_of_words(table.astype(jnp.bfloat16), ids)
+    bag = bag_ops.bag_of_words(table.astype(jnp.bfloat16), ids)
     assert bag.dtype == jnp.bfloat16
     np.testing.assert_allclose(np.asarray(bag, np.float32), [[10.0, 10.0], [5.0, 5.0]], rtol=1e-2)
 
@@ -140,14 +140,14 @@ def test_bag_sums_in_float32_and_its_gradient_matches_autodiff():
     ids = jnp.asarray(rng.integers(0, 30, (6, 20)), jnp.int32)
     cotangent = jnp.asarray(rng.normal(size=(6, 4)), jnp.float32)
     idf = rng.uniform(1.0, 3.0, 30)  # used by tfidf only
-    for counts in text.COUNTS:
-        ids_, weights = text.position_weights(ids, counts, idf)
+    for counts in bag_ops.COUNTS:
+        ids_, weights = bag_ops.position_weights(ids, counts, idf)
         grads = {}
         for dtype in ("bfloat16", "float32"):
             def objective(t, bag):
                 return (bag(t.astype(dtype), ids_, weights).astype(jnp.float32) * cotangent).sum()
 
-            grads[dtype] = jax.grad(objective)(table, text.weighted_bag)
+            grads[dtype] = jax.grad(objective)(table, bag_ops.weighted_bag)
             assert grads[dtype].dtype == jnp.float32
             exact = np.zeros(table.shape)  # Σ over (review, position) of weight × cotangent, both as the bag sees them
             rounded_weights = np.asarray(jnp.asarray(weights, dtype).astype(jnp.float32), np.float64)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from configs import mnist_mlp
-from jaxlab import errors, models, parallel, shards, train
+from jaxlab import errors, models, parallel, programs, shards, steps, train
 from jaxlab.data import Splits
 
 
@@ -30,16 +30,16 @@ def bn_config(mode, num_devices):
     return config
 
 
-def run_steps(mode, num_devices, tmp_path, steps=5):
+def run_steps(mode, num_devices, tmp_path, num_steps=5):
     config = bn_config(mode, num_devices)
     splits = synthetic_splits()
     model = models.build(config.model, 10, parallel.axis_name(mode))
-    s = train.setup(config, str(tmp_path / f"{mode}{num_devices}"), splits, model)
-    order = shards.epoch_order(config.seed, 1, 160, 32)[:steps]
+    s = programs.setup(config, str(tmp_path / f"{mode}{num_devices}"), splits, model)
+    order = shards.epoch_order(config.seed, 1, 160, 32)[:num_steps]
     state, totals, losses = s.train_fn(s.state, s.data["train"], parallel.shard_batches(order, mode, s.devices),
                                        s.rng)
     s.mngr.close()
-    return (parallel.unreplicate(state, mode), train.compute(parallel.unreplicate(totals, mode)),
+    return (parallel.unreplicate(state, mode), steps.compute(parallel.unreplicate(totals, mode)),
             np.asarray(parallel.unreplicate(losses, mode)))
 
 
@@ -64,9 +64,9 @@ def test_masked_evaluation_counts_each_example_once(mode, num_rows, layout, tmp_
     config.data_sharding = layout
     splits = synthetic_splits(num_eval=num_rows)
     model = models.build(config.model, 10, parallel.axis_name(mode))
-    s = train.setup(config, str(tmp_path), splits, model)
+    s = programs.setup(config, str(tmp_path), splits, model)
     s.mngr.close()
-    result = train.evaluate(s, s.state, "test", num_rows, config.eval_batch_size)
+    result = programs.split_metrics(s, s.state, "test", num_rows, config.eval_batch_size)
     host = parallel.unreplicate(s.state, mode)
     logits = np.asarray(model.apply({"params": host.params, "batch_stats": host.batch_stats},
                                     splits.test["inputs"], train=False))
@@ -154,9 +154,9 @@ def test_per_device_layout_trains_alike_in_pmap_and_jit(tmp_path):
         model = models.build(config.model, 10, parallel.axis_name(mode))
         results[mode] = train.fit(config, str(tmp_path / mode), synthetic_splits(), model)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
-                 (results["pmap"]["state"].params, results["pmap"]["state"].batch_stats),
-                 (results["jit"]["state"].params, results["jit"]["state"].batch_stats))
-    assert results["pmap"]["test"] == pytest.approx(results["jit"]["test"], rel=1e-5)
+                 (results["pmap"].state.params, results["pmap"].state.batch_stats),
+                 (results["jit"].state.params, results["jit"].state.batch_stats))
+    assert results["pmap"].test == pytest.approx(results["jit"].test, rel=1e-5)
 
 
 @pytest.mark.parametrize("mode,layout", [("pmap", "replicated"), ("jit", "replicated"), ("pmap", "per_device"),
@@ -178,12 +178,12 @@ def test_host_input_gives_the_same_run_as_device_input(mode, layout, tmp_path):
         results[input_mode] = train.fit(config, str(tmp_path / input_mode), splits, model)
     device, host = results["device"], results["host"]
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6),
-                 (host["state"].params, host["state"].batch_stats),
-                 (device["state"].params, device["state"].batch_stats))
-    assert int(host["state"].step) == int(device["state"].step) == 2 * (160 // 32)
-    for host_row, device_row in zip(host["history"], device["history"]):
+                 (host.state.params, host.state.batch_stats),
+                 (device.state.params, device.state.batch_stats))
+    assert int(host.state.step) == int(device.state.step) == 2 * (160 // 32)
+    for host_row, device_row in zip(host.history, device.history):
         assert host_row == pytest.approx(device_row, rel=1e-6)
-    assert host["test"] == pytest.approx(device["test"], rel=1e-6)
+    assert host.test == pytest.approx(device.test, rel=1e-6)
 
 
 @pytest.mark.parametrize("key,value,message", [
@@ -194,4 +194,4 @@ def test_unknown_input_setting_is_one_clear_error(key, value, message, tmp_path)
     config[key] = value
     model = models.build(config.model, 10, parallel.axis_name("jit"))
     with pytest.raises(errors.Error, match=message):
-        train.setup(config, str(tmp_path), synthetic_splits(), model)
+        programs.setup(config, str(tmp_path), synthetic_splits(), model)

@@ -17,12 +17,12 @@ SCRIPT = """
 import sys, tensorflow_datasets as tfds
 sys.path.insert(0, {root!r})
 from tests.test_reliability import config
-from jaxlab import experiment, train
+from jaxlab import errors, experiment
 with tfds.testing.mock_data(num_examples=96):
     try:
         experiment.run(config({every_epochs}), {workdir!r})
         print("FINISHED", flush=True)
-    except train.Preempted as exc:
+    except errors.Preempted as exc:
         print("PREEMPTED", exc, flush=True)
 """
 

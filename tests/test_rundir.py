@@ -294,10 +294,16 @@ def test_console_shows_epoch_lines_notices_and_the_test_line_only(tmp_path):
     status, out, err = launch(MNIST + ["--config.num_epochs=4", f"--workdir={workdir}"], mock=True)
     assert status == 0 and err == [] and _kinds_ok(out), (out, err)
     assert out[0] == "jaxlab: resumed from epoch 3" and out[1].startswith("epoch 4/4 - ")
-    status, out, err = launch(MNIST + ["--config.num_epochs=4", f"--workdir={workdir}"], mock=True)
-    assert status == 0 and out[0].startswith(f"jaxlab: the run in {workdir} has already finished (4 epochs)")
-    status, out, err = launch([f"--workdir={workdir}", "--mode=evaluate"], mock=True)
-    assert status == 0 and err == [] and out[0].startswith("epoch ") and "test_accuracy" in out[0], (out, err)
+
+
+def test_a_finished_run_reprints_its_summary_without_testing_again(mock_tfds, tiny, tmp_path, capsys, monkeypatch):
+    summary = experiment.run(tiny_mnist(tiny, num_epochs=2), str(tmp_path))
+    test_line = capsys.readouterr().out.splitlines()[-1]
+    monkeypatch.setattr(train, "fit", lambda *args, **kwargs: pytest.fail("a finished run trained or tested again"))
+    assert experiment.run(tiny_mnist(tiny, num_epochs=2), str(tmp_path)) == summary
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"jaxlab: the run in {tmp_path} has already finished (2 epochs); its test metrics from summary.json "
+                   "(--retest to test again):", test_line]
 
 
 def test_second_process_stops_at_once_and_sigterm_exits_143(tmp_path):
@@ -322,7 +328,7 @@ FAKE_MODULE = "raise ImportError('this check must come before {name} is imported
 
 
 @pytest.mark.parametrize("args,message", [
-    (MNIST + ["--config.batch_size=0"], "jaxlab: error: --config.batch_size=0: must be a whole number ≥ 1"),
+    (MNIST + ["--config.batch_size=-1"], "jaxlab: error: --config.batch_size=-1: must be a whole number ≥ 0"),
     (MNIST + ["--workdir_is_a_file"], "is a file, not a directory: give a directory path"),
     (MNIST + ["--held_lock"], "is in use by process"),
     (MNIST + ["--config.data.name=fashion_mnist"], "data.name 'mnist' → 'fashion_mnist'"),

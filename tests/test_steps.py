@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from configs import mnist_mlp
-from jaxlab import losses, models, optim, parallel, shards, train
+from jaxlab import history, losses, models, optim, parallel, programs, shards, steps, train
 from jaxlab.data import Splits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -26,7 +26,7 @@ def linear_setup(tmp_path, l2=0.0, mode="jit", num_devices=1):
     config.optimizer.learning_rate = 0.5
     config.l2 = l2
     model = models.build(config.model, 3, parallel.axis_name(mode))
-    s = train.setup(config, str(tmp_path), splits, model)
+    s = programs.setup(config, str(tmp_path), splits, model)
     s.mngr.close()
     return s, train_set
 
@@ -122,11 +122,11 @@ def test_reduce_on_plateau_scales_after_patience():
     config = mnist_mlp.get_config().reduce_on_plateau
     config.patience, config.factor = 2, 0.5
     plateau_tx = optim.plateau(config)
-    state = train.TrainState(step=0, params={"w": np.ones(2)}, batch_stats={}, opt_state=(),
+    state = steps.TrainState(step=0, params={"w": np.ones(2)}, batch_stats={}, opt_state=(),
                              plateau=plateau_tx.init({"w": np.ones(2)}), first_loss=np.nan)
     scales = []
     for value in [1.0, 0.5, 0.5, 0.5, 0.5, 0.5]:
-        state = train.update_plateau(state, np.float32(value), plateau_tx=plateau_tx)
+        state = steps.update_plateau(state, np.float32(value), plateau_tx=plateau_tx)
         scales.append(float(state.plateau.scale))
     assert scales == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25]
 
@@ -135,12 +135,12 @@ def test_early_stopping_from_history():
     config = mnist_mlp.get_config()
     config.monitor, config.monitor_mode = "val_loss", "min"
     config.early_stopping.patience = 2
-    history = [{"epoch": e, "val_loss": v} for e, v in enumerate([1.0, 0.8, 0.9, 0.85], start=1)]
-    assert not train.should_stop_early(history[:3], config)
-    assert train.should_stop_early(history, config)
+    rows = [{"epoch": e, "val_loss": v} for e, v in enumerate([1.0, 0.8, 0.9, 0.85], start=1)]
+    assert not history.should_stop_early(rows[:3], config)
+    assert history.should_stop_early(rows, config)
     config.early_stopping.patience = 0
-    assert not train.should_stop_early(history, config)
-    assert train.best_epoch(history, "val_loss", "min") == (2, 0.8)
+    assert not history.should_stop_early(rows, config)
+    assert history.best_epoch(rows, "val_loss", "min") == (2, 0.8)
 
 
 def test_divergence_guard_names_the_step():
@@ -171,11 +171,11 @@ def _cnn_chunk(unroll_steps, tmp_path):
     config.optimizer.name = "sgd"   # Adam turns float noise in the (BatchNorm-cancelled) conv bias grads into ±lr
     config.optimizer.learning_rate = 0.05
     model = models.build(config.model, 10, None)
-    s = train.setup(config, str(tmp_path / f"unroll{unroll_steps}"), splits, model, jax.devices()[:1])
+    s = programs.setup(config, str(tmp_path / f"unroll{unroll_steps}"), splits, model, jax.devices()[:1])
     rows = parallel.shard_batches(shards.epoch_order(0, 1, 32, 8), "jit", s.devices)
     state, totals, losses = s.train_fn(s.state, s.data["train"], rows, s.rng)
     s.mngr.close()
-    return s.unroll_steps, jax.device_get(state), train.compute(totals), np.asarray(losses)
+    return s.unroll_steps, jax.device_get(state), steps.compute(totals), np.asarray(losses)
 
 
 def test_unrolled_steps_compute_what_the_scan_loop_does(tmp_path):
@@ -183,7 +183,7 @@ def test_unrolled_steps_compute_what_the_scan_loop_does(tmp_path):
     equal up to float reassociation."""
     auto, unrolled, unrolled_metrics, unrolled_losses = _cnn_chunk(-1, tmp_path)
     loop, looped, looped_metrics, looped_losses = _cnn_chunk(0, tmp_path)
-    assert (auto, loop) == (train.UNROLLED_STEPS, 0)   # a conv net on CPU is unrolled by default
+    assert (auto, loop) == (steps.UNROLLED_STEPS, 0)   # a conv net on CPU is unrolled by default
     np.testing.assert_allclose(unrolled_losses, looped_losses, rtol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                  (unrolled.params, unrolled.batch_stats), (looped.params, looped.batch_stats))
@@ -196,6 +196,6 @@ def test_unroll_default_only_for_convolutions_on_cpu():
     config = mnist_mlp.get_config()
     sample = np.zeros((1, 28, 28, 1), np.float32)
     mlp = models.build(config.model, 10, None)
-    assert train.unrolled_steps(config, mlp, sample, jax.devices()) == 0
+    assert steps.unrolled_steps(config, mlp, sample, jax.devices()) == 0
     config.unroll_steps = 3
-    assert train.unrolled_steps(config, mlp, sample, jax.devices()) == 3
+    assert steps.unrolled_steps(config, mlp, sample, jax.devices()) == 3

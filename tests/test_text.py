@@ -18,6 +18,7 @@ from configs import imdb_bow, imdb_embed
 from jaxlab import errors, experiment, models, predict
 from jaxlab.data import imdb
 from jaxlab.models import text
+from jaxlab.ops import bag as bag_ops
 
 TINY = {"data.vocab_size": 50, "data.max_length": 12}
 CASES = [(imdb_bow, v) for v in imdb_bow.VARIANTS] + [(imdb_embed, v) for v in imdb_embed.VARIANTS]
@@ -95,7 +96,7 @@ IDS = np.array([[5, 5, 5, 1, 1, 9, 0, 0],        # repeated words, OOV twice, pa
                 [39, 0, 39, 0, 7, 7, 7, 7]], np.int32)
 
 
-@pytest.mark.parametrize("encoding", text.COUNTS)
+@pytest.mark.parametrize("encoding", bag_ops.COUNTS)
 def test_bag_of_words_equals_dense_counts(encoding):
     vocab_size, features = 40, 7
     idf = imdb.fit_idf(IDS, vocab_size)  # used by tfidf only
@@ -104,10 +105,10 @@ def test_bag_of_words_equals_dense_counts(encoding):
     upstream = np.random.default_rng(1).normal(size=(len(IDS), features)).astype(np.float32)
     for inputs in (IDS, imdb.bags(IDS)):  # id sequences, or the loader's bags (data.encoding="bag")
         inputs = jnp.asarray(inputs)
-        np.testing.assert_allclose(text.word_counts(inputs, vocab_size, encoding, idf), counts, rtol=1e-6, atol=1e-7)
-        bag = text.bag_of_words(jnp.asarray(table), inputs, encoding, idf)
+        np.testing.assert_allclose(bag_ops.word_counts(inputs, vocab_size, encoding, idf), counts, rtol=1e-6, atol=1e-7)
+        bag = bag_ops.bag_of_words(jnp.asarray(table), inputs, encoding, idf)
         np.testing.assert_allclose(bag, counts @ table, atol=1e-5)
-        grad = jax.grad(lambda t: jnp.sum(text.bag_of_words(t, inputs, encoding, idf) * upstream))(
+        grad = jax.grad(lambda t: jnp.sum(bag_ops.bag_of_words(t, inputs, encoding, idf) * upstream))(
             jnp.asarray(table))
         np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-5)
 
@@ -115,14 +116,14 @@ def test_bag_of_words_equals_dense_counts(encoding):
 def test_distinct_ids_come_first_and_the_bag_stops_after_them():
     """binary / log1p / tfidf: each review's distinct ids in increasing order, once each, weighted by their
     encoded count, then padding; the bag's loops visit only the longest review's distinct positions."""
-    ids, weights = text.position_weights(jnp.asarray(IDS[[0, 2, 3]]), "log1p")
+    ids, weights = bag_ops.position_weights(jnp.asarray(IDS[[0, 2, 3]]), "log1p")
     np.testing.assert_array_equal(ids, [[1, 5, 9, 0, 0, 0, 0, 0], [0] * 8, [7, 39, 0, 0, 0, 0, 0, 0]])
     np.testing.assert_allclose(weights, [[np.log(3), np.log(4), np.log(2), 0, 0, 0, 0, 0], [0] * 8,
                                          [np.log(5), np.log(3), 0, 0, 0, 0, 0, 0]], rtol=1e-6)
-    np.testing.assert_array_equal(text._lengths(weights), [3, 0, 2])  # positions each review's loop visits
-    raw_ids, raw_weights = text.position_weights(jnp.asarray(IDS[[0, 2]]), "raw")  # raw: positions as they are
+    np.testing.assert_array_equal(bag_ops._lengths(weights), [3, 0, 2])  # positions each review's loop visits
+    raw_ids, raw_weights = bag_ops.position_weights(jnp.asarray(IDS[[0, 2]]), "raw")  # raw: positions as they are
     np.testing.assert_array_equal(raw_ids, IDS[[0, 2]])
-    np.testing.assert_array_equal(text._lengths(raw_weights), [6, 0])
+    np.testing.assert_array_equal(bag_ops._lengths(raw_weights), [6, 0])
 
 
 def test_bag_encoding_holds_each_reviews_distinct_ids_and_counts():
@@ -157,18 +158,18 @@ def test_bag_loops_over_the_longest_reviews_equal_dense_counts():
     rng = np.random.default_rng(7)
     ids = rng.integers(1, 60, size=(100, 40)).astype(np.int32)
     ids[np.arange(40)[None, :] >= rng.integers(0, 41, (100, 1))] = 0
-    assert text._groups(100) == [100, 75, 56, 42, 31, 23, 17]
+    assert bag_ops._groups(100) == [100, 75, 56, 42, 31, 23, 17]
     table = rng.normal(size=(60, 5)).astype(np.float32)
     upstream = rng.normal(size=(100, 5)).astype(np.float32)
     counts = _brute_force_counts(ids, 60, "log1p")
     for inputs in (ids, imdb.bags(ids)):
-        value, grad = jax.value_and_grad(lambda t: jnp.sum(text.bag_of_words(t, jnp.asarray(inputs), "log1p") *
+        value, grad = jax.value_and_grad(lambda t: jnp.sum(bag_ops.bag_of_words(t, jnp.asarray(inputs), "log1p") *
                                                             upstream))(jnp.asarray(table))
-        np.testing.assert_allclose(text.bag_of_words(jnp.asarray(table), jnp.asarray(inputs), "log1p"),
+        np.testing.assert_allclose(bag_ops.bag_of_words(jnp.asarray(table), jnp.asarray(inputs), "log1p"),
                                    counts @ table, atol=1e-5)
         np.testing.assert_allclose(grad, counts.T @ upstream, atol=1e-4)
     lengths = jnp.asarray(np.sort((imdb.bags(ids)[:, 1] > 0).sum(1))[::-1])
-    loops = text._loops(lengths)
+    loops = bag_ops._loops(lengths)
     assert [int(first) for _, first, _ in loops[1:]] == [int(end) for _, _, end in loops[:-1]]  # contiguous
     for review, length in enumerate(np.asarray(lengths)):  # each review's positions all visited
         assert sum(int(end) - int(first) for rows, first, end in loops if review < rows) >= length
@@ -196,7 +197,7 @@ def test_bag_gradient_with_the_batch_split_over_devices():
     ids = np.random.default_rng(4).integers(0, 60, size=(16, 30)).astype(np.int32)
     table = np.random.default_rng(5).normal(size=(60, 7)).astype(np.float32)
     upstream = np.random.default_rng(6).normal(size=(16, 7)).astype(np.float32)
-    grad_fn = jax.jit(jax.grad(lambda t, i, u: jnp.sum(text.bag_of_words(t, i, "log1p") * u)))
+    grad_fn = jax.jit(jax.grad(lambda t, i, u: jnp.sum(bag_ops.bag_of_words(t, i, "log1p") * u)))
     expected = _brute_force_counts(ids, 60, "log1p").T @ upstream
     by_review = NamedSharding(Mesh(np.asarray(jax.devices()), ("data",)), PartitionSpec("data", None))
     split = [jax.device_put(x, by_review) for x in (ids, upstream)]
@@ -205,7 +206,7 @@ def test_bag_gradient_with_the_batch_split_over_devices():
     hlo = grad_fn.lower(table, *split).compile().as_text()
     assert "all-reduce(" in hlo and not _loop_bodies_containing(hlo, "all-reduce")
     # the forward: each device sums its own reviews (sorted longest first on the device), no communication at all
-    forward = jax.jit(lambda t, i: text.bag_of_words(t, i, "log1p"))
+    forward = jax.jit(lambda t, i: bag_ops.bag_of_words(t, i, "log1p"))
     np.testing.assert_allclose(forward(table, split[0]), _brute_force_counts(ids, 60, "log1p") @ table, atol=1e-5)
     assert forward(table, split[0]).sharding.spec[0] == "data"
     assert not re.search(r"all-gather|all-reduce|all-to-all|collective-permute",

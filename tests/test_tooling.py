@@ -106,7 +106,7 @@ def test_other_files_are_reported_not_silently_skipped(tmp_path):
 # ----------------------------------------------------------------------------------------------------------------
 # Simpsons configs end to end.
 
-@pytest.mark.parametrize("variant", ["cnn", "mlp", "tuned"])
+@pytest.mark.parametrize("variant", ["cnn", "mlp", pytest.param("tuned", marks=pytest.mark.xla_optimized)])
 def test_simpsons_variants_end_to_end(variant, tiny, tmp_path):
     make_folder(tmp_path / "images" / "train", per_class=20)
     make_folder(tmp_path / "images" / "test", per_class=4)

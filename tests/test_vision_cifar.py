@@ -10,7 +10,7 @@ import pytest
 from ml_collections import ConfigDict
 
 from configs import cifar_alexnet, cifar_vgg
-from jaxlab import confusion, data, experiment, models, train
+from jaxlab import confusion, data, experiment, models, programs
 from jaxlab.data import augment
 
 TINY_MODEL = {
@@ -44,6 +44,7 @@ def test_config_end_to_end(module, variant, mode, mock_tfds, tiny, tmp_path):
     assert {pair["true"] for pair in written["confusion_top_pairs"]} <= set(info["class_names"])
 
 
+@pytest.mark.xla_optimized   # conv + BatchNorm nets (see conftest)
 def test_pmap_and_jit_agree_with_batchnorm(mock_tfds, tiny, tmp_path):
     """Cross-replica BatchNorm under pmap equals the global-batch BatchNorm of jit (augmentation and dropout off)."""
     results = {}
@@ -109,9 +110,9 @@ def test_evaluation_batches_are_not_augmented(mock_tfds, tiny, tmp_path):
     results = []
     for augment_names in (("random_crop", "flip_horizontal"), ()):
         config.data.augment = augment_names
-        s = train.setup(config, str(tmp_path / str(len(augment_names))), splits, model)
+        s = programs.setup(config, str(tmp_path / str(len(augment_names))), splits, model)
         num_test = data.num_examples(splits.test)
-        results += [train.evaluate(s, s.state, "test", num_test, 16) for _ in range(2)]
+        results += [programs.split_metrics(s, s.state, "test", num_test, 16) for _ in range(2)]
         s.mngr.close()
     assert results[0] == results[1] == results[2] == results[3]
 

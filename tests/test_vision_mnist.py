@@ -16,6 +16,7 @@ CLASSIFIERS = [
 ]
 
 
+@pytest.mark.xla_optimized   # conv + BatchNorm nets (see conftest)
 @pytest.mark.parametrize("module, variant, overrides", CLASSIFIERS,
                          ids=[f"{module.__name__.split('.')[-1]}:{variant}" for module, variant, _ in CLASSIFIERS])
 def test_classifier_end_to_end(module, variant, overrides, mock_tfds, tiny, tmp_path):
