@@ -53,21 +53,27 @@ def check_divergence(step_losses: np.ndarray, first_step: int, epoch: int, refer
 class Dispatcher:
     """How many training steps each dispatch runs.
 
-    `config.steps_per_dispatch` (or unrolled steps) fixes it. Otherwise the first dispatches run 1/20 of an epoch
-    (the whole epoch when it has ≤ 20 steps); once a dispatch of a size already compiled has been timed, the size
-    becomes the largest of steps/1, steps/2, steps/4, … that takes at most `config.dispatch_seconds` — so a SIGTERM
-    is honoured within about that time, while fast epochs still run as one dispatch. On a terminal (progress bar)
-    or with host input a dispatch is at most 1/20 of an epoch. Every process takes process 0's sizes. The metrics
-    of an epoch do not depend on the sizes (`train_chunk` adds them up step by step)."""
+    `config.steps_per_dispatch` fixes it. Otherwise the first dispatches run 1/20 of an epoch (the whole epoch when
+    it has ≤ 20 steps; one step for unrolled programs, whose steps may take seconds each on a CPU); once a dispatch
+    of a size already compiled has been timed, the size becomes the largest of steps/1, steps/2, steps/4, … that
+    takes at most `config.dispatch_seconds` — so a SIGTERM is honoured within about that time, while fast epochs
+    still run as one dispatch. On a terminal (progress bar) or with host input a dispatch is at most 1/20 of an
+    epoch, an unrolled one at most its unrolled steps. Every process takes process 0's sizes. The metrics of an
+    epoch do not depend on the sizes (`train_chunk` adds them up step by step)."""
 
     def __init__(self, config: ConfigDict, s: Setup, tty: bool):
-        self.steps_per_epoch = s.steps_per_epoch
-        self.fixed = config.steps_per_dispatch or s.unroll_steps
+        steps = self.steps_per_epoch = s.steps_per_epoch
+        self.fixed = config.steps_per_dispatch
         self.target = config.dispatch_seconds
-        twentieth = math.ceil(s.steps_per_epoch / 20)
-        self.most = twentieth if tty or s.input == "host" else s.steps_per_epoch
-        self.steps = self.fixed or (s.steps_per_epoch if s.steps_per_epoch <= 20 and self.most == s.steps_per_epoch
-                                    else twentieth)
+        twentieth = math.ceil(steps / 20)
+        self.most = min([steps] + ([twentieth] if tty or s.input == "host" else []) + (
+            [s.unroll_steps] if s.unroll_steps else []))
+        if self.fixed:
+            self.steps = self.fixed
+        elif s.unroll_steps:
+            self.steps = self.most if steps <= self.most else 1
+        else:
+            self.steps = steps if steps <= 20 and self.most == steps else twentieth
         self.timed_sizes = set()
 
     def timed(self, steps: int, seconds: float) -> None:

@@ -263,6 +263,13 @@ def test_dispatch_size_follows_the_measured_step_time():
     terminal = train.Dispatcher(config, _Setup(1000), tty=True)
     terminal.timed(50, 0.1), terminal.timed(50, 0.1)
     assert terminal.steps == 50                                  # a progress bar: at most 1/20 of an epoch
+    unrolled = train.Dispatcher(config, _Setup(352, unroll_steps=8), tty=False)   # VGG on a CPU: seconds a step
+    assert unrolled.steps == 1
+    unrolled.timed(1, 60.0), unrolled.timed(1, 5.0)
+    assert unrolled.steps == 1                                   # 5 s a step: one step a dispatch
+    unrolled.timed(1, 0.1)
+    assert unrolled.steps == 6                                   # fast: at most the 8 unrolled steps (352 / 64)
+    assert train.Dispatcher(config, _Setup(5, unroll_steps=8), tty=False).steps == 5
     fixed = train.Dispatcher(ml_collections.ConfigDict({"steps_per_dispatch": 7, "dispatch_seconds": 5.0}),
                              _Setup(1000), tty=False)
     fixed.timed(7, 100.0), fixed.timed(7, 100.0)
