@@ -21,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jaxlab import errors, figures, report
+from jaxlab import errors, figures, report, settings
 
 LOWER_IS_BETTER = ("loss", "error", "mae", "mse", "rmse", "bce")
 # Config keys shown in their own columns, or that never change what a run learns: not listed as differences.
@@ -102,19 +102,8 @@ def dataset(config: dict[str, Any]) -> str:
     return name
 
 
-def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested config → {"optimizer.learning_rate": 0.1, …}."""
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def _short(value) -> str:
-    return ",".join(map(_short, value)) if isinstance(value, list) else f"{value:g}" if isinstance(value, float) \
+    return ",".join(map(_short, value)) if isinstance(value, (list, tuple)) else f"{value:g}" if isinstance(value, float) \
         else str(value)
 
 
@@ -122,7 +111,7 @@ def describe_models(runs: Sequence[dict[str, Any]]) -> None:
     """Sets each run's "model": ``model.name`` and the config keys that differ between it and the other runs of its
     group (same data and task), at most MAX_DIFFERENCES of them."""
     for group in groups(runs).values():
-        flats = [flatten(run["config"]) for run in group]
+        flats = [settings.flatten(run["config"]) for run in group]
         keys = list(dict.fromkeys(key for flat in flats for key in flat if key not in NOT_A_DIFFERENCE))
         differing = [key for key in keys if len({json.dumps(flat.get(key), sort_keys=True) for flat in flats}) > 1]
         for run, flat in zip(group, flats):
