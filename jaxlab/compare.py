@@ -103,8 +103,9 @@ def dataset(config: dict[str, Any]) -> str:
 
 
 def _short(value) -> str:
-    return ",".join(map(_short, value)) if isinstance(value, (list, tuple)) else f"{value:g}" if isinstance(value, float) \
-        else str(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(_short, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def describe_models(runs: Sequence[dict[str, Any]]) -> None:
