@@ -40,8 +40,7 @@ def evaluate(config: ConfigDict | None, workdir: str, devices=None) -> dict[str,
     settings.check(config)
     with session(config, workdir, mode="evaluate"):
         splits, model = single.build(config, programs.process_share(config, devices))
-        if jax.process_index() == 0:
-            rundir.check_data_info(workdir, splits.info)
+        single.check_data(workdir, splits.info)
         results = train.evaluate_checkpoint(config, workdir, splits, model, devices=devices)
         if jax.process_index() == 0:
             jsonfile.write_json(os.path.join(workdir, "evaluation.json"), results)

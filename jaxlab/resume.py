@@ -9,8 +9,6 @@ from jaxlab import checkpoint, console, errors, parallel
 from jaxlab.programs import Setup
 
 
-
-
 def signal_flag(signum) -> dict:
     """Records `signum` instead of dying (main thread only); `flag["restore"]()` puts the old handler back."""
     flag = {"signalled": False, "restore": lambda: None}

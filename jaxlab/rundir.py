@@ -138,7 +138,7 @@ def load_config(workdir: str) -> ConfigDict:
         raise errors.Error(f"{workdir} holds no run ({CONFIG} is missing): train first with --config and this "
                            "--workdir, or give the run's directory")
     try:
-        return settings.from_dict(read_json(path))
+        return settings.with_defaults(read_json(path))
     except ValueError as exc:
         raise errors.Error(f"{path} is not valid JSON ({exc}): the run directory is damaged") from exc
 

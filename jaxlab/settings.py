@@ -145,6 +145,20 @@ def from_dict(values: dict[str, Any]) -> ConfigDict:
     return ConfigDict(_tuples(values))
 
 
+def _merged(defaults: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(defaults)
+    for key, value in values.items():
+        both_dicts = isinstance(value, dict) and isinstance(defaults.get(key), dict)
+        merged[key] = _merged(defaults[key], value) if both_dicts else value
+    return merged
+
+
+def with_defaults(values: dict[str, Any]) -> ConfigDict:
+    """A saved config (config.json) with the default of every key it lacks: a run made before a key was added
+    reads as made with its default, as `differences` compares it."""
+    return from_dict(_merged(to_dict(default_config()), values))
+
+
 def copy_config(config: ConfigDict) -> ConfigDict:
     """An unlocked, independent copy (field references resolved: nothing ties two keys)."""
     return from_dict(to_dict(config))

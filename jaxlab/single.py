@@ -9,7 +9,8 @@ import jax
 import numpy as np
 from ml_collections import ConfigDict
 
-from jaxlab import baseline, console, data, jsonfile, models, parallel, programs, report, rundir, settings, train
+from jaxlab import (baseline, console, data, errors, jsonfile, models, parallel, programs, report, rundir, settings,
+                    train)
 
 
 def build(config: ConfigDict, share: data.Share = data.whole):
@@ -26,8 +27,20 @@ def session(config: ConfigDict, workdir: str, mode: str = "train"):
     """`rundir.session` for every process: process 0 checks, locks and records; the others follow its verdict."""
     lead = jax.process_index() == 0
     console.set_lead(lead)
-    agree = parallel.from_process_zero if jax.process_count() > 1 else None
-    return rundir.session(config, workdir, mode, lead=lead, agree=agree)
+    return rundir.session(config, workdir, mode, lead=lead, agree=parallel.from_process_zero)
+
+
+def check_data(workdir: str, info: dict[str, Any]) -> None:
+    """`rundir.check_data_info` on process 0, its verdict on every process (a collective): all stop or all go on."""
+    problem = ""
+    if jax.process_index() == 0:
+        try:
+            rundir.check_data_info(workdir, info)
+        except errors.Error as exc:
+            problem = str(exc)
+    problem = parallel.from_process_zero(problem)
+    if problem:
+        raise errors.Error(problem)
 
 
 def run_once(config: ConfigDict, workdir: str, devices=None, on_epoch=None, label: str = "",
@@ -48,8 +61,7 @@ def _train_and_test(config, workdir, devices, on_epoch, label) -> dict[str, Any]
     lead = jax.process_index() == 0
     analysed = ("test",) if config.analyses and lead else ()  # process 0 analyses every test output
     splits, model = build(config, programs.process_share(config, devices, whole_splits=analysed))
-    if lead:
-        rundir.check_data_info(workdir, splits.info)
+    check_data(workdir, splits.info)
     config = settings.with_batch_size(config, data.num_rows(splits, "train"))
     state, history, test, facts = train.fit(config, workdir, splits, model, devices, on_epoch=on_epoch, label=label)
     analyses = {}
@@ -59,9 +71,8 @@ def _train_and_test(config, workdir, devices, on_epoch, label) -> dict[str, Any]
             analyses.update(report.analysis(name)(outputs, splits.test, splits.info, workdir))
     trivial = {}
     if test and splits.test is not None:
-        total = parallel.summed_over_processes if jax.process_count() > 1 else (lambda values: values)
         trivial = baseline.trivial_baseline(config.task, splits.train["label"], splits.test["label"],
-                                            splits.info.get("num_classes", 0), total)
+                                            splits.info.get("num_classes", 0), parallel.summed_over_processes)
     this_session = time.time() - started
     summary = {
         **test,

@@ -80,14 +80,15 @@ class Dispatcher:
         """Takes the time of a dispatch of `steps` steps into account (one compiled before: no compile time)."""
         if self.fixed:
             return
-        if steps in self.timed_sizes:
+        if steps in self.timed_sizes:   # the same on every process: process 0's timing decides for all
             per_step = seconds / steps
             wanted, parts = self.steps_per_epoch, 1
             while wanted > 1 and (wanted * per_step > self.target or wanted > self.most):
                 parts *= 2
                 wanted = math.ceil(self.steps_per_epoch / parts)
             if wanted > self.steps or self.steps * per_step > 1.5 * self.target:
-                self.steps = int(parallel.from_process_zero(wanted))
+                self.steps = wanted
+            self.steps = int(parallel.from_process_zero(self.steps))
         self.timed_sizes.add(steps)
 
 
@@ -195,7 +196,7 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
             if signalled and epoch < config.num_epochs and not stopping:
                 checkpoint.finish(s.mngr)
                 raise errors.Preempted(f"preempted (SIGTERM) after epoch {epoch}: checkpoint saved; rerun the same "
-                                "command to resume")
+                                       "command to resume")
             if stopping and epoch < config.num_epochs:
                 console.notice(early_stop_notice(history, config))
         writer.flush()

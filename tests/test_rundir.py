@@ -97,6 +97,17 @@ def test_evaluate_takes_the_runs_own_config(mock_tfds, tiny, tmp_path):
                                str(tmp_path))["test_accuracy"] == pytest.approx(summary["test_accuracy"])
 
 
+def test_a_run_made_before_a_key_existed_reads_as_made_with_its_default(mock_tfds, tiny, tmp_path):
+    """config.json of an older jaxlab lacks keys added since: evaluate, predict and a rerun take their defaults."""
+    summary = experiment.run(tiny_mnist(tiny), str(tmp_path))
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["dispatch_seconds"], saved["optimizer"]["b1"], saved["optimizer"]["eps"]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert experiment.evaluate(None, str(tmp_path))["test_accuracy"] == summary["test_accuracy"]
+    assert predict.load(str(tmp_path)).config.optimizer.b1 == 0.9
+    assert experiment.run(tiny_mnist(tiny, num_epochs=2), str(tmp_path))["resumed_from_epoch"] == 1
+
+
 def _references(config: ml_collections.ConfigDict, prefix: str = ""):
     for key, value in config._fields.items():
         if isinstance(value, ml_collections.FieldReference):
