@@ -11,7 +11,7 @@ the previous one. A save that fails (a full disk) stops the run with one line: i
 import hashlib
 import json
 import os
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import numpy as np
@@ -170,14 +170,17 @@ def move_aside(mngr: ocp.CheckpointManager, epoch: int, reason: str) -> None:
     mngr.reload()
 
 
-def restore_first_usable(mngr: ocp.CheckpointManager, epochs, like: Any) -> tuple[Any, int | None]:
+def restore_first_usable(mngr: ocp.CheckpointManager, epochs, like: Any,
+                         on_unusable: Callable[[ocp.CheckpointManager, int, str], None] = move_aside
+                         ) -> tuple[Any, int | None]:
     """The first usable checkpoint among `epochs` (in that order of preference) restored like `like`, and its
-    epoch; (None, None) when none is. Each unusable one is moved aside."""
+    epoch; (None, None) when none is. `on_unusable(mngr, epoch, reason)` for each unusable one: it is moved aside
+    by default."""
     for epoch in epochs:
         try:
             return restore(mngr, epoch, like), epoch
         except Unusable as exc:
-            move_aside(mngr, epoch, str(exc))
+            on_unusable(mngr, epoch, str(exc))
     return None, None
 
 

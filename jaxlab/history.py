@@ -81,3 +81,11 @@ def ranked_epochs(history: list[dict[str, float]], saved, monitor: str, mode: st
     scored = [epoch for epoch in saved if epoch in values]
     scored.sort(key=lambda epoch: (values[epoch] if mode == "min" else -values[epoch], epoch))
     return scored + sorted((epoch for epoch in saved if epoch not in values), reverse=True)
+
+
+def preferred_epochs(workdir: str, saved, monitor: str, mode: str, which: str = "best") -> list[int]:
+    """The saved epochs in the order a restore prefers them: best by `monitor` in the run's history.csv first
+    (``which="best"``), or newest first (``"latest"``)."""
+    if which == "best":
+        return ranked_epochs(read_history(os.path.join(workdir, "history.csv")), saved, monitor, mode)
+    return sorted(saved, reverse=True)

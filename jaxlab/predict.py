@@ -15,7 +15,7 @@ import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
 
-from jaxlab import checkpoint, console, errors, history, jsonfile, models, report, rundir
+from jaxlab import checkpoint, console, errors, history, jsonfile, models, rundir
 from jaxlab.data import preprocess
 
 
@@ -71,6 +71,11 @@ class Run(NamedTuple):
         return np.asarray(outputs)
 
 
+def _skip(mngr, epoch: int, reason: str) -> None:
+    """An unusable checkpoint: predict leaves the run directory as it is, and says so."""
+    console.warn(f"checkpoint of epoch {epoch} is unusable ({reason}); trying the next one")
+
+
 def load(workdir: str, which: str = "best") -> Run:
     """Loads a run directory written by `jaxlab.experiment.run` with its own config (which = "best" by the run's
     monitor, or "latest"). Checkpoints are verified as a resume verifies them (manifest, finite numbers): an
@@ -86,17 +91,9 @@ def load(workdir: str, which: str = "best") -> Run:
         saved = mngr.all_steps()
         if not saved:
             raise errors.Error(f"no checkpoint in {paths['checkpoints']}")
-        candidates = sorted(saved, reverse=True)
-        if which == "best":
-            rows = report.read_history(os.path.join(workdir, "history.csv"))
-            candidates = history.ranked_epochs(rows, saved, config.monitor, config.monitor_mode)
-        for epoch in candidates:
-            try:
-                restored = checkpoint.restore(mngr, epoch, None)
-                break
-            except checkpoint.Unusable as exc:
-                console.warn(f"checkpoint of epoch {epoch} is unusable ({exc}); trying the next one")
-        else:
+        candidates = history.preferred_epochs(workdir, saved, config.monitor, config.monitor_mode, which)
+        restored, epoch = checkpoint.restore_first_usable(mngr, candidates, None, on_unusable=_skip)
+        if restored is None:
             raise errors.Error(f"no usable checkpoint in {paths['checkpoints']}: train the run again")
     variables = {"params": restored["params"]}
     if restored.get("batch_stats"):

@@ -30,7 +30,7 @@ from ml_collections import ConfigDict
 
 from jaxlab import checkpoint, console, errors, parallel, report, shards
 from jaxlab.data import Splits, num_rows
-from jaxlab.history import best_epoch, ranked_epochs, should_stop_early
+from jaxlab.history import best_epoch, preferred_epochs, ranked_epochs, should_stop_early
 from jaxlab.programs import Setup, inputs, setup, split_metrics
 from jaxlab.resume import restore_first_usable, resume, resume_preempted, signal_flag
 from jaxlab.steps import compute
@@ -250,10 +250,7 @@ def evaluate_checkpoint(config: ConfigDict, workdir: str, splits: Splits, model:
         if not saved:
             raise errors.Error(f"no checkpoint in {os.path.join(workdir, 'checkpoints')}: train first with the same "
                                "--config and --workdir")
-        candidates = sorted(saved, reverse=True)
-        if which == "best":
-            history = report.read_history(os.path.join(workdir, "history.csv"))
-            candidates = ranked_epochs(history, saved, config.monitor, config.monitor_mode)
+        candidates = preferred_epochs(workdir, saved, config.monitor, config.monitor_mode, which)
         state, epoch = restore_first_usable(s, candidates)
         if state is None:
             raise errors.Error(f"no usable checkpoint in {s.mngr.directory} (all moved to checkpoints_unreadable/): "

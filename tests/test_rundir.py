@@ -155,6 +155,9 @@ def test_flipped_bytes_missing_parts_and_nan_weights_fall_back_to_the_previous_c
         chunk = f.read(4)
         f.seek(os.path.getsize(path) // 2)
         f.write(bytes(b ^ 0xFF for b in chunk))
+    assert predict.load(str(tmp_path), which="latest").epoch == 1   # predict skips it and leaves it in place
+    assert "epoch 2 is unusable (checksum mismatch" in capsys.readouterr().err
+    assert os.path.isdir(tmp_path / "checkpoints" / "2")
     summary = experiment.run(tiny_mnist(tiny, num_epochs=3, **{"checkpoint.keep": 5}), str(tmp_path))
     assert summary["resumed_from_epoch"] == 1
     assert "checkpoint of epoch 2 is unusable (checksum mismatch in default/" in capsys.readouterr().err
