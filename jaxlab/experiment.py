@@ -11,9 +11,7 @@ import jax
 from ml_collections import ConfigDict
 
 from jaxlab import jsonfile, kfold, programs, report, rundir, seeds, settings, single, train
-from jaxlab.single import build, run_once, session, test_outputs  # noqa: F401  (the public API: experiment.run_once)
-
-library_versions = rundir.library_versions
+from jaxlab.single import build, run_once, session  # noqa: F401  (build and run_once: the public API)
 
 
 def run(config: ConfigDict, workdir: str, devices=None, retest: bool = False) -> dict[str, Any]:

@@ -200,15 +200,16 @@ def wall_seconds(workdir: str) -> float:
 
 
 def _open_session(config: ConfigDict, workdir: str, mode: str) -> dict[str, Any]:
+    config_path = os.path.join(workdir, CONFIG)
+    if mode != "train" and not os.path.isfile(config_path):
+        raise errors.Error(f"{workdir} holds no run ({CONFIG} is missing): train first with --config and this "
+                           "--workdir")
     prepare(workdir)
     acquire_lock(workdir)
     try:
         changed = check_config(config, workdir)
-        if mode == "train" and not os.path.exists(os.path.join(workdir, CONFIG)):
-            write_json(os.path.join(workdir, CONFIG), settings.to_dict(config))
-        elif mode != "train" and not os.path.exists(os.path.join(workdir, CONFIG)):
-            raise errors.Error(f"{workdir} holds no run ({CONFIG} is missing): train first with --config and this "
-                               "--workdir")
+        if not os.path.exists(config_path):   # the run's first session
+            write_json(config_path, settings.to_dict(config))
         record(workdir, {"event": "start", "mode": mode, "time": _now(), "host": socket.gethostname(),
                          "pid": os.getpid(), "command": " ".join(sys.argv),
                          "changed": {key: list(change) for key, change in changed.items()},

@@ -245,14 +245,14 @@ def check(config: ConfigDict) -> None:
             raise errors.Error(f"--config.{key}={value!r}: must be a whole number ≥ {least}"
                                + (" (0 = the whole training split)" if least == 0 else ""))
     for key in ("num_epochs", "seed", "steps_per_dispatch"):
-        value = config.get(key, 0)
+        value = config[key]
         if not isinstance(value, int) or value < 0:
             raise errors.Error(f"--config.{key}={value!r}: must be a whole number ≥ 0")
-    every = config.checkpoint.get("every_epochs", 1)
+    every = config.checkpoint.every_epochs
     if not isinstance(every, int) or every < 0:
         raise errors.Error(f"--config.checkpoint.every_epochs={every!r}: must be a whole number ≥ 0 (0 = at the end "
                            "only)")
-    seconds = config.get("dispatch_seconds", 5.0)
+    seconds = config.dispatch_seconds
     if not isinstance(seconds, (int, float)) or not seconds > 0:
         raise errors.Error(f"--config.dispatch_seconds={seconds!r}: must be a number of seconds > 0")
     for key, value in config.model.items():
@@ -262,8 +262,7 @@ def check(config: ConfigDict) -> None:
     widths = hidden if isinstance(hidden, (tuple, list)) else (hidden,)  # an int: one hidden layer
     if any(not isinstance(units, int) or units < 1 for units in widths):
         raise errors.Error(f"--config.model.hidden={hidden!r}: layer widths must be whole numbers ≥ 1")
-    for key, value in (("monitor_mode", config.monitor_mode), ("checkpoint.best_mode", config.checkpoint.get(
-            "best_mode", "max"))):
+    for key, value in (("monitor_mode", config.monitor_mode), ("checkpoint.best_mode", config.checkpoint.best_mode)):
         if value not in ("max", "min"):
             raise errors.Error(f"--config.{key}={value!r}: use max or min")
 
