@@ -165,8 +165,17 @@ def test_flipped_bytes_missing_parts_and_nan_weights_fall_back_to_the_previous_c
     shutil.rmtree(tmp_path / "checkpoints" / "3" / "default")   # the latest one lost its arrays
     summary = experiment.run(tiny_mnist(tiny, num_epochs=4, **{"checkpoint.keep": 5}), str(tmp_path))
     assert summary["resumed_from_epoch"] == 2 and "epoch 3 is unusable (missing part" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path / "checkpoints_unreadable")) == ["2", "3"]   # moved aside, not deleted
 
-    assert sorted(os.listdir(tmp_path / "checkpoints_unreadable")) == ["2", "3"]
+    for _ in range(2):   # the same epoch damaged twice: each unreadable copy is kept (4, then 4.1), none overwritten
+        shutil.rmtree(tmp_path / "checkpoints" / "4" / "default")
+        summary = experiment.run(tiny_mnist(tiny, num_epochs=4, **{"checkpoint.keep": 5}), str(tmp_path),
+                                 retest=True)
+        assert summary["resumed_from_epoch"] == 3
+    assert sorted(os.listdir(tmp_path / "checkpoints_unreadable")) == ["2", "3", "4", "4.1"]
+    assert predict.load(str(tmp_path), which="latest").epoch == 4
+    with open(tmp_path / "history.csv") as f:    # one row per epoch, the retrained ones replacing the lost ones
+        assert [line.split(",")[0] for line in f.read().split()[1:]] == ["1", "2", "3", "4"]
 
 
 def test_nan_weights_in_a_verified_checkpoint_are_not_restored(mock_tfds, tiny, tmp_path, monkeypatch, capsys):
@@ -307,13 +316,15 @@ def _kinds_ok(lines) -> bool:
     return all(any(re.match(pattern, line) for pattern in ALLOWED_LINES) for line in lines)
 
 
-def test_console_shows_epoch_lines_notices_and_the_test_line_only(tmp_path):
+def test_console_shows_epoch_lines_notices_and_the_test_line_only(mock_tfds, tiny, tmp_path, capsys):
+    """launch.py's console, nothing on stderr; then the resumed run's lines (in this process)."""
     workdir = str(tmp_path / "run")
     status, out, err = launch(MNIST + ["--config.num_epochs=3", f"--workdir={workdir}"], mock=True)
     assert status == 0 and err == [] and len(out) == 4 and _kinds_ok(out), (out, err)
     assert out[-1].startswith("test: loss ") and " - majority " in out[-1]
-    status, out, err = launch(MNIST + ["--config.num_epochs=4", f"--workdir={workdir}"], mock=True)
-    assert status == 0 and err == [] and _kinds_ok(out), (out, err)
+    experiment.run(tiny_mnist(tiny, num_epochs=4), workdir)
+    out = capsys.readouterr().out.splitlines()
+    assert _kinds_ok(out) and len(out) == 3, out
     assert out[0] == "jaxlab: resumed from epoch 3" and out[1].startswith("epoch 4/4 - ")
 
 
@@ -327,14 +338,20 @@ def test_a_finished_run_reprints_its_summary_without_testing_again(mock_tfds, ti
                    "(--retest to test again):", test_line]
 
 
-def test_second_process_stops_at_once_and_sigterm_exits_143(tmp_path):
+def test_second_process_stops_at_once_and_sigterm_saves_exits_143_and_the_rerun_resumes_exactly(mock_tfds, tiny,
+                                                                                                  tmp_path):
+    """A second launch on a held workdir stops at once (before TensorFlow loads), naming the holder. A SIGTERM
+    mid-run, with no epoch checkpoint to fall back on (every_epochs 1000), saves where the run stopped and exits 143;
+    the rerun resumes from there and ends exactly where a run without the stop does."""
     workdir = str(tmp_path / "run")
-    args = MNIST + ["--config.num_epochs=400", "--config.steps_per_dispatch=1", f"--workdir={workdir}"]
+    learned = {"model.dropout": 0.1, "checkpoint.every_epochs": 1000}
+    args = MNIST + ["--config.num_epochs=400", "--config.steps_per_dispatch=1", f"--workdir={workdir}"] + [
+        f"--config.{key}={value}" for key, value in learned.items()]
     first = start(args, mock=True)
     for line in first.stdout:
         if line.startswith("epoch 2/"):
             break
-    status, out, err = launch(args, mock=True, timeout=60)
+    status, out, err = launch(args, timeout=60)
     assert status == 1 and len(err) == 1, err
     assert err[0].startswith(f"jaxlab: error: {workdir} is in use by process {first.pid} on {socket.gethostname()}")
     first.send_signal(signal.SIGTERM)
@@ -343,6 +360,12 @@ def test_second_process_stops_at_once_and_sigterm_exits_143(tmp_path):
     assert "checkpoint saved; rerun the same command to resume" in out and not os.path.exists(
         os.path.join(workdir, rundir.LOCK))
     assert rundir.sessions(workdir)[-1]["status"].startswith("Preempted")
+    last_epoch = max(int(line.split("/")[0].split()[1]) for line in out.splitlines() if line.startswith("epoch "))
+    config = tiny_mnist(tiny, num_epochs=last_epoch + 2, **learned)   # num_epochs: a key a rerun may change
+    resumed = experiment.run(config, workdir)
+    assert resumed["resumed_from_epoch"] >= 2   # from the checkpoint the SIGTERM saved, not from the start
+    straight = experiment.run(config, str(tmp_path / "straight"))
+    assert resumed["final"] == straight["final"] and resumed["test_loss"] == straight["test_loss"]
 
 
 FAKE_MODULE = "raise ImportError('this check must come before {name} is imported')\n"
