@@ -44,18 +44,6 @@ def test_config_end_to_end(module, variant, mode, mock_tfds, tiny, tmp_path):
     assert {pair["true"] for pair in written["confusion_top_pairs"]} <= set(info["class_names"])
 
 
-@pytest.mark.xla_optimized   # conv + BatchNorm nets (see conftest)
-def test_pmap_and_jit_agree_with_batchnorm(mock_tfds, tiny, tmp_path):
-    """Cross-replica BatchNorm under pmap equals the global-batch BatchNorm of jit (augmentation and dropout off)."""
-    results = {}
-    for mode in ("pmap", "jit"):
-        config = tiny_cifar(tiny, cifar_vgg, parallelism=mode, **{"data.augment": (), "model.dropout": 0.0})
-        config.analyses = ()
-        results[mode] = experiment.run(config, str(tmp_path / mode))
-    assert results["pmap"]["final"]["loss"] == pytest.approx(results["jit"]["final"]["loss"], rel=1e-4)
-    assert results["pmap"]["test_loss"] == pytest.approx(results["jit"]["test_loss"], rel=1e-4)
-
-
 @pytest.mark.parametrize("name,params,batch_stats", [("alexnet", 5_697_916, 2_304), ("vgg", 15_033_380, 9_472)])
 def test_real_architecture_shapes_and_sizes(name, params, batch_stats):
     """The real widths, one train step's forward/backward at batch 8 on 32×32×3 inputs."""
