@@ -23,6 +23,7 @@ input/hidden dropout 0.2/0.2, 150 epochs 0.8945), so expect ±0.2 pt across seed
 run overfits to 100% train accuracy and reaches 0.9802.
 """
 import ml_collections
+import numpy as np
 
 from configs.common import default_config
 
@@ -67,6 +68,12 @@ def get_config(variant: str = "default") -> ml_collections.ConfigDict:
         config.optimizer.weight_decay = 1e-4
         config.optimizer.schedule = "warmup_cosine"
         config.optimizer.warmup_epochs = 1.0
+    elif variant == "sweep":           # 16 learning rates of the lab recipe, one vmapped program (jaxlab/sweep.py)
+        config.sweep = ml_collections.ConfigDict(dict(
+            space=dict(learning_rate=dict(key="optimizer.learning_rate",
+                                          grid=tuple(float(f"{lr:.3g}") for lr in np.geomspace(0.01, 3.0, 16)))),
+            num_random=0, random_seed=-1, max_lanes=0, objective="val_accuracy", direction="maximize"))
     else:
-        raise ValueError(f"unknown variant {variant!r}: default, raw, linear_hidden, relu_before_softmax, deep, tuned")
+        raise ValueError(f"unknown variant {variant!r}: default, raw, linear_hidden, relu_before_softmax, deep, "
+                         "tuned, sweep")
     return config

@@ -10,19 +10,22 @@ from typing import Any
 import jax
 from ml_collections import ConfigDict
 
-from jaxlab import jsonfile, kfold, programs, report, rundir, seeds, settings, single, train
+from jaxlab import jsonfile, kfold, programs, report, rundir, seeds, settings, single, sweep, train
 from jaxlab.single import build, run_once, session  # noqa: F401  (build and run_once: the public API)
 
 
 def run(config: ConfigDict, workdir: str, devices=None, retest: bool = False) -> dict[str, Any]:
-    """The kind of experiment a config asks for: a hyper-parameter search (`config.search`), k-fold
-    cross-validation (`config.data.num_folds`), K seeds at once (`config.num_seeds`), or one training run.
+    """The kind of experiment a config asks for: a hyper-parameter search (`config.search`), a sweep of K lanes in
+    one program (`config.sweep`), k-fold cross-validation (`config.data.num_folds`), K seeds at once
+    (`config.num_seeds`), or one training run.
     `retest`: test a finished run again instead of reprinting its summary."""
     settings.check(config)
     with session(config, workdir):
         if config.get("search", None):
             from jaxlab import search   # optuna loads only for searches
             return search.run(config, workdir)
+        if config.get("sweep", None):
+            return sweep.run(config, workdir, devices)
         if config.data.get("num_folds", 0):
             return kfold.run(config, workdir, devices)
         if config.num_seeds > 1:

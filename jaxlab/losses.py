@@ -69,7 +69,7 @@ def get(name: str) -> Callable:
 
 def l2_penalty(params: Any, weight: float, pattern: str = r"kernel$") -> jax.Array:
     """Keras `kernel_regularizer=l2(weight)` semantics: weight · Σ w² over parameters whose path matches."""
-    if not weight:
+    if isinstance(weight, (int, float)) and not weight:   # a traced weight (a sweep's lanes) always computes
         return jnp.zeros((), jnp.float32)
     regex = re.compile(pattern)
     total = jnp.zeros((), jnp.float32)

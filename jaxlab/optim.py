@@ -12,6 +12,7 @@ and converted to steps here:
 Reduce-on-plateau (Keras' ReduceLROnPlateau) is `optax.contrib.reduce_on_plateau`, fed once per epoch with the
 monitored validation metric; its scale multiplies the optimizer's updates.
 """
+import jax.numpy as jnp
 import optax
 from ml_collections import ConfigDict
 
@@ -21,40 +22,56 @@ OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "cosine", "warmup_cosine", "step", "exponential")
 
 
-def schedule(config: ConfigDict, steps_per_epoch: int, num_epochs: int) -> optax.Schedule:
-    lr = config.learning_rate
+def schedule(config: ConfigDict, steps_per_epoch: int, num_epochs: int, values: dict | None = None) -> optax.Schedule:
+    """`values`: see `build`."""
+    value = _reader(config, values)
+    lr = value("learning_rate")
     name = config.schedule
     total = max(1, steps_per_epoch * num_epochs)
-    final = lr * config.final_lr_fraction
+    final = lr * value("final_lr_fraction")
     if name == "constant":
         return optax.constant_schedule(lr)
     if name == "cosine":
-        return optax.cosine_decay_schedule(lr, total, alpha=config.final_lr_fraction)
+        return optax.cosine_decay_schedule(lr, total, alpha=value("final_lr_fraction"))
     if name == "warmup_cosine":
         warmup = min(int(config.warmup_epochs * steps_per_epoch), total - 1)  # ≥ 1 step of decay
         return optax.warmup_cosine_decay_schedule(0.0, lr, warmup, total, end_value=final)
     if name == "step":
-        boundaries = {int(epoch * steps_per_epoch): config.decay_factor for epoch in config.boundaries_epochs}
+        boundaries = {int(epoch * steps_per_epoch): value("decay_factor") for epoch in config.boundaries_epochs}
         return optax.piecewise_constant_schedule(lr, boundaries)
     if name == "exponential":
-        return optax.exponential_decay(lr, int(config.decay_epochs * steps_per_epoch), config.decay_factor)
+        return optax.exponential_decay(lr, int(config.decay_epochs * steps_per_epoch), value("decay_factor"))
     raise errors.Error(f"unknown schedule {name!r}: choose one of {', '.join(SCHEDULES)} "
                        "(--config.optimizer.schedule=...)")
 
 
-def build(config: ConfigDict, steps_per_epoch: int, num_epochs: int) -> optax.GradientTransformation:
-    lr = schedule(config, steps_per_epoch, num_epochs)
+def _reader(config: ConfigDict, values: dict | None):
+    values = values or {}
+    return lambda key: values[key] if key in values else config[key]
+
+
+def build(config: ConfigDict, steps_per_epoch: int, num_epochs: int,
+          values: dict | None = None) -> optax.GradientTransformation:
+    """The optimizer of `config`. `values` (key → number, e.g. a sweep lane's traced learning rate) replaces the
+    config's value of those keys; what the optimizer is made of still follows `config` (and a swept momentum is
+    always a momentum term: a lane with momentum 0 then steps exactly as plain SGD)."""
+    value = _reader(config, values)
+    lr = schedule(config, steps_per_epoch, num_epochs, values)
     name = config.name
+    swept_momentum = "momentum" in (values or {})
     if name == "sgd":
-        tx = optax.sgd(lr, momentum=config.momentum or None, nesterov=config.nesterov)
+        tx = optax.sgd(lr, momentum=value("momentum") if swept_momentum or config.momentum else None,
+                       nesterov=config.nesterov)
     elif name == "momentum":
-        tx = optax.sgd(lr, momentum=config.momentum or 0.9, nesterov=config.nesterov)
+        momentum = jnp.where(value("momentum") == 0, 0.9, value("momentum")) if swept_momentum else (
+            config.momentum or 0.9)
+        tx = optax.sgd(lr, momentum=momentum, nesterov=config.nesterov)
     elif name == "adam":
-        tx = optax.adam(lr, b1=config.b1, b2=config.b2, eps=config.eps)
+        tx = optax.adam(lr, b1=value("b1"), b2=value("b2"), eps=value("eps"))
     elif name == "adamw":
-        tx = optax.adamw(lr, b1=config.b1, b2=config.b2, eps=config.eps, weight_decay=config.weight_decay)
+        tx = optax.adamw(lr, b1=value("b1"), b2=value("b2"), eps=value("eps"), weight_decay=value("weight_decay"))
     elif name == "rmsprop":
-        tx = optax.rmsprop(lr, decay=config.decay, eps=config.eps)
+        tx = optax.rmsprop(lr, decay=value("decay"), eps=value("eps"))
     else:
         raise errors.Error(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)} "
                            "(--config.optimizer.name=...)")

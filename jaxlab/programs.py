@@ -45,6 +45,7 @@ class StepParts(NamedTuple):
     best_metric: str       # the metric the best checkpoint is kept by ("" = the latest ones only)
     train_step: Callable   # steps.train_step with the optimizer, loss, metrics, L2 and augmentation bound
     eval_step: Callable
+    lane: Callable         # values (dotted key → traced number, a sweep lane's) → (train_step, eval_step, tx)
 
 
 def step_parts(config: ConfigDict, splits: Splits, model: nn.Module, devices=None) -> StepParts:
@@ -58,15 +59,24 @@ def step_parts(config: ConfigDict, splits: Splits, model: nn.Module, devices=Non
     if steps_per_epoch == 0:
         raise errors.Error(f"batch size {config.batch_size} is larger than the {num_train} training examples: "
                            "lower --config.batch_size")
-    tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs)
     metrics_cls = metrics.collection(config.task, splits.info.get("num_classes", 0))
-    statics = dict(model=model, loss_fn=losses.get(config.loss), metrics_cls=metrics_cls,
-                   l2=config.l2, l2_pattern=config.l2_pattern, mode=mode)
+    loss_fn = losses.get(config.loss)
     augment_fn = augment.build(config.data.augment) if config.data.augment else None
+
+    def lane(values: dict) -> tuple[Callable, Callable, Any]:
+        """The steps with `values` (``optimizer.*``, ``model.*`` fields, ``l2``) in place of the config's."""
+        tx = optim.build(config.optimizer, steps_per_epoch, config.num_epochs,
+                         {key.split(".", 1)[1]: value for key, value in values.items() if key.startswith("optimizer.")})
+        fields = {key.split(".", 1)[1]: value for key, value in values.items() if key.startswith("model.")}
+        statics = dict(model=model.clone(**fields) if fields else model, loss_fn=loss_fn, metrics_cls=metrics_cls,
+                       l2=values.get("l2", config.l2), l2_pattern=config.l2_pattern, mode=mode)
+        return (functools.partial(steps.train_step, tx=tx, augment=augment_fn, **statics),
+                functools.partial(steps.eval_step, **statics), tx)
+
+    train_step, eval_step, tx = lane({})
     return StepParts(mode, devices, steps_per_epoch, tx, optim.plateau(config.reduce_on_plateau), metrics_cls,
                      best_checkpoint_metric(config, metrics_cls, num_rows(splits, "validation") > 0),
-                     functools.partial(steps.train_step, tx=tx, augment=augment_fn, **statics),
-                     functools.partial(steps.eval_step, **statics))
+                     train_step, eval_step, lane)
 
 
 def setup(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devices=None) -> Setup:

@@ -73,6 +73,27 @@ def plot_mean_std(histories, path: str, over: str) -> None:
     figures.save(fig, path)
 
 
+def plot_lanes(histories, labels: list[str], path: str, metric: str) -> None:
+    """Every lane's `metric` (and its validation twin, dashed) per epoch on one panel, labelled by `labels`."""
+    plt = figures.pyplot()
+    drawn = [history for history in histories if history]
+    if not drawn:
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), squeeze=False)
+    for ax, name in zip(axes[0], ("loss", metric)):
+        for k, (history, label) in enumerate(zip(histories, labels)):
+            if not history:
+                continue
+            x = [row["epoch"] for row in history]
+            key = f"val_{name}" if f"val_{name}" in history[0] else name
+            color = plt.cm.viridis(k / max(len(labels) - 1, 1)) if len(labels) > 10 else None
+            figures.curve(ax, x, [row[key] for row in history], label, color=color)
+        figures.epoch_panel(ax, f"{'validation ' if f'val_{name}' in drawn[0][0] else ''}{name}, every lane")
+        if len(labels) > 8:
+            ax.legend(fontsize=6, ncol=2)
+    figures.save(fig, path)
+
+
 # Analyses of the test split, by name (`config.analyses`): each takes the model's outputs for every test example,
 # the test split, the data info and the workdir, writes its plots and returns extra metrics for summary.json.
 ANALYSES: dict[str, Any] = {

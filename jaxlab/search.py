@@ -34,7 +34,6 @@ Each trial runs `single.run_once` on a copy of the config with the sampled overr
 more in ``WORKDIR/best_trial_NNN`` and the test metrics of that run are reported.
 """
 import os
-import shlex
 from typing import Any
 
 import jax
@@ -101,15 +100,6 @@ def apply(config: ConfigDict, overrides: dict[str, Any], seed: int) -> ConfigDic
     return trial_config
 
 
-def override_line(overrides: dict[str, Any]) -> str:
-    """``--config.a.b=value …`` ready to paste after ``python launch.py --config …``."""
-    parts = []
-    for key, value in overrides.items():
-        text = repr(tuple(value)) if isinstance(value, (list, tuple)) else repr(value)
-        parts.append(f"--config.{key}={shlex.quote(text)}")
-    return " ".join(parts)
-
-
 # ----------------------------------------------------------------------------------------------------------------
 # Scores of runs.
 
@@ -139,7 +129,7 @@ def run_trial(config: ConfigDict, workdir: str, trial: optuna.Trial | None, numb
     direction = search.get("direction", "maximize")
     if trial is not None:
         trial.set_user_attr("overrides", {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()})
-        print(f"search: trial {number} " + override_line(overrides), flush=True)
+        print(f"search: trial {number} " + settings.override_line(overrides), flush=True)
     scores, tests = [], []
     for execution in range(executions):
         path = trial_dir(workdir, number, execution, executions)
@@ -360,6 +350,6 @@ def summarize(config: ConfigDict, workdir: str, study: optuna.Study) -> dict[str
     best = best_trials[0]
     overrides = best.user_attrs["overrides"]
     return {"trial": best.number, "value": best.value, "objective": search.objective, "params": best.params,
-            "overrides": overrides, "override_line": override_line(overrides),
+            "overrides": overrides, "override_line": settings.override_line(overrides),
             "execution_scores": best.user_attrs.get("scores", []),
             "execution_test_metrics": best.user_attrs.get("test", [])}

@@ -11,6 +11,7 @@ Keys fall in two kinds:
   this kind too, so a new key is safe by default.
 """
 import json
+import shlex
 from typing import Any
 
 import ml_collections
@@ -189,6 +190,15 @@ def flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = _tuples(value)
     return flat
+
+
+def override_line(overrides: dict[str, Any]) -> str:
+    """``--config.a.b=value …`` ready to paste after ``python launch.py --config …``."""
+    parts = []
+    for key, value in overrides.items():
+        text = repr(tuple(value)) if isinstance(value, (list, tuple)) else repr(value)
+        parts.append(f"--config.{key}={shlex.quote(text)}")
+    return " ".join(parts)
 
 
 _ABSENT = "(absent)"

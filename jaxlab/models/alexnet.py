@@ -15,6 +15,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from jaxlab.models import layers
 from jaxlab.models.pooling import max_pool_2x2
 
 
@@ -42,5 +43,5 @@ class AlexNet(nn.Module):
         x = x.reshape((x.shape[0], -1))
         for units in self.dense:
             x = nn.relu(nn.Dense(units, dtype=dtype)(x))
-            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+            x = layers.Dropout(self.dropout, deterministic=not train)(x)
         return nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32)

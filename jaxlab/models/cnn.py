@@ -61,7 +61,7 @@ class CNN(nn.Module):
                 x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
                                  axis_name=self.axis_name, dtype=dtype)(x)
             elif token.startswith("dropout"):
-                x = nn.Dropout(float(match.group("rate")), deterministic=not train)(x)
+                x = layer_lib.Dropout(float(match.group("rate")), deterministic=not train)(x)
             elif token == "flatten":
                 x = x.reshape((x.shape[0], -1))
             else:

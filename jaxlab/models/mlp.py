@@ -26,8 +26,8 @@ class MLP(nn.Module):
     def __call__(self, x, *, train: bool):
         dtype = jnp.dtype(self.dtype)
         x = x.reshape((x.shape[0], -1)).astype(dtype)
-        if self.input_dropout:
-            x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
+        if layers.active(self.input_dropout):
+            x = layers.Dropout(self.input_dropout, deterministic=not train)(x)
         hidden = (self.hidden,) if isinstance(self.hidden, int) else self.hidden  # an int: one hidden layer
         names = list(self.activations) * (len(hidden) if len(self.activations) == 1 else 1)
         dense = {}
@@ -40,7 +40,7 @@ class MLP(nn.Module):
                 x = nn.BatchNorm(use_running_average=not train, momentum=0.99, epsilon=1e-3,
                                  axis_name=self.axis_name, dtype=dtype)(x)
             x = layers.activation(name)(x)
-            if self.dropout:
-                x = nn.Dropout(self.dropout, deterministic=not train)(x)
+            if layers.active(self.dropout):
+                x = layers.Dropout(self.dropout, deterministic=not train)(x)
         x = nn.Dense(self.num_outputs, dtype=dtype, **dense)(x)
         return layers.activation(self.output_activation)(x).astype(jnp.float32)

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxlab import errors
-from jaxlab.models import pooling
+from jaxlab.models import layers, pooling
 from jaxlab.ops.bag import is_bag, position_weights, weighted_bag, word_counts
 
 BAGS = ("scan", "dense")
@@ -100,8 +100,8 @@ class BowConcat(nn.Module):
                 x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=1e-3,
                                  axis_name=self.axis_name, dtype=dtype)(x)
             x = nn.relu(x)
-            if self.dropout:
-                x = nn.Dropout(self.dropout, deterministic=not train)(x)
+            if layers.active(self.dropout):
+                x = layers.Dropout(self.dropout, deterministic=not train)(x)
         return logits + nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32) if x is not None else logits
 
 
@@ -122,7 +122,7 @@ class EmbedDense(nn.Module):
         x = flat
         for units in self.hidden:
             x = nn.relu(nn.Dense(units, dtype=dtype)(x))
-            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+            x = layers.Dropout(self.dropout, deterministic=not train)(x)
         return nn.Dense(self.num_outputs, dtype=dtype)(jnp.concatenate([flat, x], axis=-1)).astype(jnp.float32)
 
 
@@ -151,5 +151,5 @@ class EmbedConv(nn.Module):
         for filters in self.filters:
             x = nn.relu(nn.Conv(filters, (self.kernel_size,), padding="SAME", dtype=dtype)(x))
             x = batch_norm(pooling.max_pool(x, self.pool_size))
-        x = nn.Dropout(self.dropout, deterministic=not train)(x.reshape(x.shape[0], -1))
+        x = layers.Dropout(self.dropout, deterministic=not train)(x.reshape(x.shape[0], -1))
         return nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32)

@@ -18,7 +18,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from jaxlab.models import convolution
+from jaxlab.models import convolution, layers
 from jaxlab.models.pooling import max_pool_2x2
 
 VGG16 = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
@@ -50,5 +50,5 @@ class VGG(nn.Module):
         x = x.reshape((x.shape[0], -1))
         for units in self.dense:
             x = nn.relu(self._norm(train, dtype)(nn.Dense(units, use_bias=False, dtype=dtype)(x)))
-            x = nn.Dropout(self.dropout, deterministic=not train)(x)
+            x = layers.Dropout(self.dropout, deterministic=not train)(x)
         return nn.Dense(self.num_outputs, dtype=dtype)(x).astype(jnp.float32)
