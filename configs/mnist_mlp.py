@@ -3,10 +3,12 @@
     python launch.py --config configs/mnist_mlp.py --workdir runs/mnist_mlp
     python launch.py --config configs/mnist_mlp.py:tuned --workdir runs/mnist_mlp_tuned
     python launch.py --config configs/mnist_mlp.py --config.data.name=fashion_mnist --workdir runs/fmnist_mlp
+    python launch.py --config configs/mnist_mlp.py:sweep --workdir runs/mnist_lr_sweep    # 16 lrs, one program
 
 Variants: default (lab: Dense 100 relu → Dense 10, SGD 0.01, batch 32, 10 epochs, per-image L2 scaling),
 raw (no normalisation: stops with a divergence error), linear_hidden, relu_before_softmax, deep
-(100 sigmoid → 50 relu → 50 tanh → 10), tuned (same 784-100-10 shape, best recipe).
+(100 sigmoid → 50 relu → 50 tanh → 10), tuned (same 784-100-10 shape, best recipe), sweep (the lab recipe at 16
+learning rates 0.01–3, log grid, as one vmapped program; 2026-12-03, 3 epochs: best lr 1.4, val 0.9708, test 0.9673).
 
 Measured 2026-11-30 on the real test splits, 2-core CPU, seed 0 (a prepared tfds data_dir):
 
