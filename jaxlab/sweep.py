@@ -16,10 +16,11 @@ shapes, trained as the lanes of one vmapped program (`jaxlab.lanes`), as many se
 Keys a sweep may set: `SWEEPABLE` and the model's dropout rates (``model.*dropout`` fields of the model). Inside the
 program they are traced per-lane numbers (the optimizer is built from the lane's values, L2 and dropout read the
 lane's), so the K lanes are one train state and one compile; the lane with value v trains as a run with v does
-(tested against separate runs to 1e-5; over thousands of steps the batched program's rounding makes them drift apart
-as runs on two machines do: benchmarks/README.md). Keys that change shapes or host decisions are refused with one line naming them.
-Configs that decide per run on the host (early stopping, reduce-on-plateau, restore_best) or whose model has more
-than `config.seeds_max_params` parameters train the lanes one after another in ``WORKDIR/lane_K``.
+(tested against separate runs to 1e-5; over thousands of steps the batched program's rounding makes them drift
+apart as runs on two machines do: benchmarks/README.md). Keys that change shapes or host decisions are refused with
+one line naming them. Configs that decide per run on the host (early stopping, reduce-on-plateau, restore_best) or
+whose model has more than `config.seeds_max_params` parameters train the lanes one after another in
+``WORKDIR/lane_K``.
 
 Outputs: ``summary.json`` (``lanes``: one record per lane — its values, score, best epoch, test metrics, last
 epoch — and ``best``), ``results.md`` (lanes ranked by the objective), ``trials.csv`` (one row per lane),
