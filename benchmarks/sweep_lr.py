@@ -1,6 +1,6 @@
 """MNIST MLP, 16 learning rates × 3 epochs: one vmapped jaxlab sweep vs 16 sequential jaxlab runs vs a Keras loop.
 
-    TFDS_DATA_DIR=../shared/data/tfds python benchmarks/sweep_lr.py [--epochs 3] [--sequential 16] [--keras 4] [--write]
+    TFDS_DATA_DIR=/path/to/tfds python benchmarks/sweep_lr.py [--epochs 3] [--sequential 16] [--keras 4] [--write]
 
 Every side trains configs/mnist_mlp.py:sweep's lanes (the lab recipe: 784-100-10 relu, per-image L2 scaling, SGD at
 batch 32, 16 learning rates from 0.01 to 3 on a log grid) on the real MNIST training split (54,000 rows, 6,000 for
@@ -117,7 +117,7 @@ def main():
     print(text)
     if args.write:
         import readme
-        readme.write_section("MNIST MLP: a learning-rate sweep", "`TFDS_DATA_DIR=../shared/data/tfds python "
+        readme.write_section("MNIST MLP: a learning-rate sweep", "`TFDS_DATA_DIR=/path/to/tfds python "
                              "benchmarks/sweep_lr.py --write`\n\n" + text)
 
 

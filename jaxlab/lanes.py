@@ -210,8 +210,12 @@ def lane_limit(config, model, splits, devices, cap: int) -> int:
     if cap > 0:
         return cap
     sample = jnp.asarray(splits.train["inputs"][:1])
-    shapes = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False, capture_intermediates=True),
-                            sample)
+    try:
+        shapes = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False,
+                                                     capture_intermediates=True), sample)
+    except Exception:  # intermediates that cannot be captured: one activation per parameter (a generous guess)
+        shapes = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False), sample)
+        shapes = {**shapes, "intermediates": shapes["params"]}
     params = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes["params"]))
     activations = sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shapes.get("intermediates", {})))
     per_lane = 4 * (4 * params + 2 * activations * config.batch_size)
