@@ -55,5 +55,6 @@ def get_config(variant: str = "random") -> ml_collections.ConfigDict:
     search.top = 10
     search.retrain = True
     search.startup_trials = 5         # tpe: random trials before the model kicks in
+    search.batch_size = 1             # K > 1: K trials as one vmapped program (shape-keeping spaces only: not hidden)
     config.search = search
     return config

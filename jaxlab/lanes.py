@@ -82,12 +82,15 @@ def lane_slice(tree, k: int):
 
 
 def fit(config, workdir, splits, model, seeds: list[int], values: dict[str, np.ndarray], devices, *,
-        column: str, ids: list[int], print_row, diverged_lane_stops: bool = False) -> tuple[list, list]:
+        column: str, ids: list[int], print_row, diverged_lane_stops: bool = False,
+        after_dispatch=None) -> tuple[list, list]:
     """Trains the lanes; returns each lane's test metrics ("test_*", "final", "epochs_run") and epoch histories.
     The lanes are called `column` `ids[k]` ("seed 5", "lane 2") in messages and in ``WORKDIR/<column>s_history.csv``;
     `print_row(epoch, seconds, histories)` prints the console line after each dispatch (process 0). A diverged lane
     stops the run with its one line, or with `diverged_lane_stops` only stops counting: its entry gets "diverged"
-    (the message), its history ends before the epoch it diverged in, the other lanes train on."""
+    (the message), its history ends before the epoch it diverged in, the other lanes train on.
+    `after_dispatch(epoch, histories)` (every process; it must return the same on each) → {lane: reason} stops
+    those lanes counting after this epoch (a pruned search trial): their entries get "stopped" (the reason)."""
     parts = programs.step_parts(config, splits, model, devices)
     mode, devices, metrics_cls = parts.mode, parts.devices, parts.metrics_cls
     num_train, num_val = data.num_rows(splits, "train"), data.num_rows(splits, "validation")
@@ -116,7 +119,7 @@ def fit(config, workdir, splits, model, seeds: list[int], values: dict[str, np.n
     history_path = os.path.join(workdir, f"{column}s_history.csv")
     names = [f"{column} {i}" for i in ids]
     histories = [[] for _ in seeds]
-    diverged: dict[int, str] = {}
+    stopped: dict[int, dict[str, str]] = {}   # lane → {"diverged" | "stopped": why}
     try:
         saved = sorted(mngr.all_steps(), reverse=True)
         restored, start_epoch = checkpoint.restore_first_usable(mngr, saved, host_state)
@@ -146,18 +149,21 @@ def fit(config, workdir, splits, model, seeds: list[int], values: dict[str, np.n
             columns = batched_compute(parallel.unreplicate(totals, mode))  # each [lanes, epochs]
             if num_val:
                 columns.update({f"val_{n}": v for n, v in batched_compute(parallel.unreplicate(val, mode)).items()})
-            counted_until = {k: epochs[-1] for k in range(len(seeds)) if k not in diverged}
+            counted_until = {k: epochs[-1] for k in range(len(seeds)) if k not in stopped}
             for k, (when, message) in divergence(step_losses, first_loss, epochs, parts.steps_per_epoch,
                                                  factors).items():
                 if not diverged_lane_stops:
                     raise errors.Error(f"{names[k]}: {message}")
-                if k not in diverged:
-                    diverged[k], counted_until[k] = message, when - 1
+                if k in counted_until:
+                    stopped[k], counted_until[k] = {"diverged": message}, when - 1
                     console.notice(f"{names[k]} stopped counting: {message.split(';')[0]}")
             for k, last in counted_until.items():
                 histories[k].extend({"epoch": e, **{n: float(v[k, i]) for n, v in columns.items()}}
                                     for i, e in enumerate(epochs) if e <= last)
             epoch += count
+            if after_dispatch is not None:
+                for k, reason in after_dispatch(epoch, histories).items():
+                    stopped.setdefault(k, {"stopped": reason})
             if jax.process_index() == 0:
                 print_row(epoch, time.perf_counter() - dispatch_started, histories)
                 write_histories(history_path, column, ids, histories)
@@ -176,7 +182,7 @@ def fit(config, workdir, splits, model, seeds: list[int], values: dict[str, np.n
             test = steps.compute(lane_slice(test_totals, k)) if test_totals is not None else {}
             per_lane.append({**{f"test_{n}": v for n, v in test.items()},
                              "final": histories[k][-1] if histories[k] else {}, "epochs_run": len(histories[k]),
-                             **({"diverged": diverged[k]} if k in diverged else {})})
+                             **stopped.get(k, {})})
     finally:
         with contextlib.suppress(Exception):   # a failed save was reported by checkpoint.finish / save
             mngr.wait_until_finished()

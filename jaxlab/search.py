@@ -22,6 +22,12 @@
                  ``postgresql://user:pass@host/db``, lets several machines run the same command on one study: each
                  runs trials until the study holds ``max_trials`` finished or running trials.
   ``study_name`` (default ``search``)    ``top`` rows of the results table    ``retrain`` retrain the best trial
+  ``batch_size`` K > 1: ask K trials at once and train them × their executions as the lanes of ONE vmapped program
+                 (`jaxlab.sweep`, `jaxlab.lanes`) in ``WORKDIR/batch_A-B``, then tell them back; every searched key
+                 must keep the shapes (a ``sequence`` or ``model.hidden`` is refused with one line). A pruned trial's
+                 lanes stop counting while the program runs on; it reports after each epoch the mean over its
+                 executions of their best epoch yet (step = epoch). The lanes share the data split drawn with
+                 ``config.seed``. Configs with early stopping, reduce-on-plateau or restore_best train one at a time.
 
 Multi-host (several JAX processes): process 0 alone opens the study; it asks for each trial and hands the trial's
 number and parameters, then each pruning decision, to the other processes (`parallel.from_process_zero`); every
@@ -41,7 +47,7 @@ import numpy as np
 import optuna
 from ml_collections import ConfigDict
 
-from jaxlab import errors, jsonfile, parallel, report, settings, single
+from jaxlab import console, errors, jsonfile, lanes, parallel, report, seeds, settings, single, sweep
 
 SAMPLERS = ("random", "tpe")
 TYPES = ("int", "float", "categorical", "sequence")
@@ -250,29 +256,153 @@ def run(config: ConfigDict, workdir: str) -> dict[str, Any]:
     lead = jax.process_index() == 0
     study = open_study(config, workdir) if lead else None
     max_trials = search.get("max_trials", 10)
+    batch_size = batch_trials(config)
     failures = 0
     while True:
-        trial, agreed = next_trial(study, config)
-        if agreed is None:
+        batch = next_trials(study, config, batch_size)
+        if not batch:
             break
         try:
-            value = run_trial(config, workdir, trial, agreed["number"], agreed["overrides"])
+            if batch_size > 1:
+                outcomes = run_batch(config, workdir, batch)
+            else:
+                outcomes = [run_trial(config, workdir, batch[0][0], batch[0][1]["number"], batch[0][1]["overrides"])]
         except optuna.TrialPruned:
-            if trial is not None:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            if lead:
+                study.tell(batch[0][0], state=optuna.trial.TrialState.PRUNED)
             continue
         except BaseException:
-            if trial is not None:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            if lead:
+                for trial, _ in batch:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
             raise
-        failed = parallel.from_process_zero(bool(not np.isfinite(value)) if lead else None)
-        if trial is not None:
-            study.tell(trial, None if failed else value, state=optuna.trial.TrialState.FAIL if failed else None)
-        failures += failed
+        for (trial, _), value in zip(batch, outcomes):
+            if value is PRUNED:
+                if lead:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                continue
+            failed = parallel.from_process_zero(bool(not np.isfinite(value)) if lead else None)
+            if lead:
+                study.tell(trial, None if failed else value, state=optuna.trial.TrialState.FAIL if failed else None)
+            failures += failed
         if failures >= max_trials:
             raise errors.Error(f"{failures} search trials failed in this session (see {workdir}/trial_*): "
                                "fix the config before searching")
     return finish(config, workdir, study)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Batched trials: `search.batch_size` = K > 1 trains K trials × their executions as the lanes of one program.
+
+PRUNED = "pruned"   # a batched trial's outcome when the pruner stopped it
+
+
+def batch_trials(config: ConfigDict) -> int:
+    """`search.batch_size`, checked: every searched key must keep the shapes (`jaxlab.sweep`); a config that decides
+    per run on the host (early stopping, reduce-on-plateau, restore_best) trains its trials one at a time."""
+    size = config.search.get("batch_size", 1)
+    if size <= 1:
+        return 1
+    keys = [spec.get("key", name) for name, spec in config.search.space.items()]
+    allowed = sweep.sweepable(config)
+    shaped = [key for key, (name, spec) in zip(keys, config.search.space.items())
+              if key not in allowed or spec.type == "sequence"]
+    if shaped:
+        raise errors.Error(f"search.batch_size={size} trains trials as lanes of one program, but {', '.join(shaped)} "
+                           f"change shapes or host decisions: set --config.search.batch_size=1, or search only "
+                           f"{', '.join(allowed)}")
+    reason = seeds.sequential_reason(config, 0)
+    if reason:
+        console.notice(f"search trials one at a time (search.batch_size={size} ignored): {reason}")
+        return 1
+    return size
+
+
+def next_trials(study: optuna.Study | None, config: ConfigDict, count: int) -> list[tuple[optuna.Trial | None, dict]]:
+    """Up to `count` trials asked by process 0 (`next_trial`), the same list on every process; [] when done."""
+    batch = []
+    for _ in range(count):
+        trial, agreed = next_trial(study, config)
+        if agreed is None:
+            break
+        batch.append((trial, agreed))
+    return batch
+
+
+def run_batch(config: ConfigDict, workdir: str, batch: list) -> list:
+    """The trials of `batch` × their executions (seed, seed + 1, …) as the lanes of one vmapped program in
+    ``WORKDIR/batch_FIRST-LAST``; each trial's outcome: its mean score over executions (NaN: a lane diverged, the
+    trial failed) or `PRUNED`. The lanes share the data split drawn with `config.seed` (a one-at-a-time search
+    draws each execution's own). Pruning reports after each epoch the mean over executions of their best epoch yet,
+    at step = epoch."""
+    search, lead = config.search, jax.process_index() == 0
+    executions = search.get("executions_per_trial", 1)
+    direction = search.get("direction", "maximize")
+    numbers = [agreed["number"] for _, agreed in batch]
+    points = [{**agreed["overrides"], "seed": config.seed + execution} for _, agreed in batch
+              for execution in range(executions)]
+    if lead:
+        for trial, agreed in batch:
+            trial.set_user_attr("overrides", agreed["overrides"])
+            print(f"search: trial {agreed['number']} " + settings.override_line(agreed["overrides"]), flush=True)
+    lane_config = apply(config, {}, config.seed)
+    lane_config.num_seeds = 1
+    splits, model = single.build(lane_config)
+    path = os.path.join(workdir, f"batch_{numbers[0]:03d}-{numbers[-1]:03d}")
+    os.makedirs(path, exist_ok=True)
+    limit = lanes.lane_limit(lane_config, model, splits, jax.devices(), 0)
+    hook = batch_pruning(batch, search, executions) if search.get("pruning", False) else None
+    per_lane, histories = sweep.vmapped(lane_config, path, splits, model, points, None, limit, search.objective,
+                                        direction, after_dispatch=hook)
+    outcomes = []
+    for i, (trial, agreed) in enumerate(batch):
+        mine = range(i * executions, (i + 1) * executions)
+        if any("stopped" in per_lane[k] for k in mine):
+            outcomes.append(PRUNED)
+            continue
+        failed = [per_lane[k]["diverged"] for k in mine if "diverged" in per_lane[k]]
+        scores = [sweep.lane_score(histories[k], search.objective, direction)[0] for k in mine]
+        if lead:
+            if failed:
+                print(f"search: trial {agreed['number']} failed: {failed[0]}", flush=True)
+                trial.set_user_attr("error", failed[0])
+            trial.set_user_attr("scores", scores)
+            trial.set_user_attr("test", [{n: v for n, v in per_lane[k].items() if n.startswith("test_")}
+                                         for k in mine])
+        outcomes.append(float("nan") if failed else float(np.mean(scores)))
+    return outcomes
+
+
+def batch_pruning(batch: list, search: ConfigDict, executions: int):
+    """`lanes.fit`'s after_dispatch for a batch: process 0 reports each trial's score per epoch and asks the
+    pruner; every process gets the pruned trials' lanes."""
+    direction = search.get("direction", "maximize")
+    reported, pruned = 0, set()
+
+    def after_dispatch(epoch: int, histories) -> dict[int, str]:
+        nonlocal reported
+        decided = []
+        if jax.process_index() == 0:
+            for i, (trial, _) in enumerate(batch):
+                mine = histories[i * executions:(i + 1) * executions]
+                if i in pruned or len(mine) < executions:
+                    continue
+                for step in range(reported + 1, epoch + 1):
+                    scores = [sweep.lane_score([r for r in h if r["epoch"] <= step], search.objective, direction)[0]
+                              for h in mine]
+                    if np.all(np.isfinite(scores)):
+                        trial.report(float(np.mean(scores)), step)
+                if trial.should_prune():
+                    trial.set_user_attr("pruned_at", {"execution": "all", "epoch": epoch})
+                    print(f"search: trial {trial.number} pruned at epoch {epoch} ({search.objective} worse than "
+                          "the median of earlier trials)", flush=True)
+                    decided.append(i)
+        reported = epoch
+        decided = parallel.from_process_zero(decided if jax.process_index() == 0 else None)
+        pruned.update(decided)
+        return {k: f"pruned at epoch {epoch}" for i in decided for k in range(i * executions, (i + 1) * executions)}
+
+    return after_dispatch
 
 
 # ----------------------------------------------------------------------------------------------------------------

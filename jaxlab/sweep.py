@@ -173,8 +173,9 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     return summary
 
 
-def vmapped(config, workdir, splits, model, lane_points, devices, limit, objective, direction):
-    """The lanes in programs of at most `limit` lanes, one after another (each in its own folder when several)."""
+def vmapped(config, workdir, splits, model, lane_points, devices, limit, objective, direction, after_dispatch=None):
+    """The lanes in programs of at most `limit` lanes, one after another (each in its own folder when several).
+    `after_dispatch`: see `lanes.fit`, with lane numbers counted over every program."""
     per_lane, histories = [], []
     keys = list(lane_points[0])
     for first in range(0, len(lane_points), limit):
@@ -199,8 +200,13 @@ def vmapped(config, workdir, splits, model, lane_points, devices, limit, objecti
             print(report.epoch_line(epoch, config.num_epochs, seconds, row)
                   + f" (lane {ids[pick]}, the best of lanes {ids[0]}–{ids[-1]} by {objective})", flush=True)
 
+        def group_hook(epoch, lane_histories, first=first):
+            stops = after_dispatch(epoch, histories + lane_histories)   # every lane so far, this program's last
+            return {k - first: reason for k, reason in stops.items() if first <= k < first + len(lane_histories)}
+
         entries, group_histories = lanes.fit(config, group_dir, splits, model, lane_seeds, values, devices,
-                                             column="lane", ids=ids, print_row=print_row, diverged_lane_stops=True)
+                                             column="lane", ids=ids, print_row=print_row, diverged_lane_stops=True,
+                                             after_dispatch=group_hook if after_dispatch else None)
         per_lane.extend(entries)
         histories.extend(group_histories)
     return per_lane, histories

@@ -355,3 +355,43 @@ def test_comparison_sums_wall_time_over_sessions(tmp_path):
 def test_comparison_of_missing_directory_is_an_error(tmp_path, capsys):
     assert compare.main([str(tmp_path / "nope"), "--output", str(tmp_path / "r.md")]) == 1
     assert "1 of the run directories do not exist" in capsys.readouterr().err
+
+
+def batched_search_config(tiny, images, **overrides):
+    """A space that keeps the shapes (dropout, learning rate), 2 epochs, no per-run host decisions."""
+    config = search_config(tiny, images, **{"max_trials": 4, "executions_per_trial": 1, **overrides})
+    del config.search.space["hidden"]
+    config.model.hidden = (16,)
+    config.num_epochs = 2
+    config.restore_best = False
+    return config
+
+
+def test_batched_search_trains_the_trials_each_batch_as_one_program_with_the_same_results(images, tiny, tmp_path):
+    """search.batch_size = 2: the random sampler asks the same trials; each trial scores as when it trains alone."""
+    alone = experiment.run(batched_search_config(tiny, images), str(tmp_path / "alone"))
+    batched = experiment.run(batched_search_config(tiny, images, batch_size=2), str(tmp_path / "batched"))
+    assert sorted(p for p in os.listdir(tmp_path / "batched") if p.startswith("batch_")) == ["batch_000-001",
+                                                                                              "batch_002-003"]
+    rows = {}
+    for name in ("alone", "batched"):
+        with open(tmp_path / name / "trials.csv", newline="") as f:
+            rows[name] = list(csv.DictReader(f))
+    assert len(rows["batched"]) == 4 and {row["state"] for row in rows["batched"]} == {"COMPLETE"}
+    for a, b in zip(rows["alone"], rows["batched"]):
+        assert a["params_learning_rate"] == b["params_learning_rate"] and a["params_dropout"] == b["params_dropout"]
+        assert float(b["value"]) == pytest.approx(float(a["value"]), abs=1e-6)
+    assert batched["trial"] == alone["trial"] and batched["value"] == pytest.approx(alone["value"], abs=1e-6)
+
+
+def test_batched_search_refuses_shape_keys_and_prunes_within_a_batch(images, tiny, tmp_path):
+    with pytest.raises(errors.Error, match="model.hidden change shapes or host decisions"):
+        experiment.run(search_config(tiny, images, batch_size=2, restore_best=False), str(tmp_path / "shapes"))
+    config = batched_search_config(tiny, images, batch_size=2, executions_per_trial=2, pruning=True,
+                                   pruning_startup_trials=1, pruning_warmup_epochs=0, max_trials=6)
+    config.num_epochs = 3
+    best = experiment.run(config, str(tmp_path / "pruned"))
+    with open(tmp_path / "pruned" / "trials.csv", newline="") as f:
+        states = [row["state"] for row in csv.DictReader(f)]
+    assert len(states) == 6 and {"COMPLETE", "PRUNED"} <= set(states)   # trial 2 is pruned within batch 2
+    assert len(best["execution_scores"]) == 2
