@@ -4,6 +4,7 @@ the best epoch's validation accuracy (mean over the executions).
 
     python launch.py --config configs/simpsons_search.py --workdir runs/simpsons_search          # rerun: resumes
     python launch.py --config configs/simpsons_search.py --config.search.sampler=tpe --workdir runs/simpsons_tpe
+    python launch.py --config configs/simpsons_search.py:batched --workdir runs/simpsons_batched   # one program
     python launch.py --config configs/simpsons_search.py \\
         --config.search.storage=postgresql://user:pass@host/jaxlab --workdir runs/simpsons_search   # many machines
 
@@ -27,9 +28,10 @@ from configs import simpsons_cnn
 
 
 def get_config(variant: str = "random") -> ml_collections.ConfigDict:
-    """Variants pick the sampler: random (KerasTuner RandomSearch, default) | tpe."""
-    if variant not in ("random", "tpe"):
-        raise ValueError(f"unknown variant {variant!r}: random, tpe")
+    """Variants pick the sampler: random (KerasTuner RandomSearch, default) | tpe; batched: the lab MLP's shape
+    (512, 256) fixed, dropout and lr searched, 10 trials × 3 executions as ONE vmapped program."""
+    if variant not in ("random", "tpe", "batched"):
+        raise ValueError(f"unknown variant {variant!r}: random, tpe, batched")
     config = simpsons_cnn.get_config("mlp")
     config.num_epochs = 20
     config.l2 = 1e-3
@@ -57,4 +59,12 @@ def get_config(variant: str = "random") -> ml_collections.ConfigDict:
     search.startup_trials = 5         # tpe: random trials before the model kicks in
     search.batch_size = 1             # K > 1: K trials as one vmapped program (shape-keeping spaces only: not hidden)
     config.search = search
+    if variant == "batched":
+        config.search.sampler = "random"
+        del config.search.space["hidden"]        # searched keys must keep the shapes
+        config.model.hidden = (512, 256)          # the lab MLP (configs/simpsons_cnn.py:mlp)
+        config.l2_pattern = r"Dense_[01]/kernel$"  # its two hidden layers
+        config.restore_best = False               # a per-run host decision: lanes cannot take it
+        config.search.batch_size = 10
+        config.data.split_seed = 0                # every execution on one split (as KerasTuner's executions)
     return config

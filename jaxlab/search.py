@@ -26,8 +26,9 @@
                  (`jaxlab.sweep`, `jaxlab.lanes`) in ``WORKDIR/batch_A-B``, then tell them back; every searched key
                  must keep the shapes (a ``sequence`` or ``model.hidden`` is refused with one line). A pruned trial's
                  lanes stop counting while the program runs on; it reports after each epoch the mean over its
-                 executions of their best epoch yet (step = epoch). The lanes share the data split drawn with
-                 ``config.seed``. Configs with early stopping, reduce-on-plateau or restore_best train one at a time.
+                 executions of their best epoch yet (step = epoch). The lanes share one data split: with several
+                 executions, a CSV or image folder needs ``data.split_seed``. Configs with early stopping,
+                 reduce-on-plateau or restore_best train one at a time.
 
 Multi-host (several JAX processes): process 0 alone opens the study; it asks for each trial and hands the trial's
 number and parameters, then each pruning decision, to the other processes (`parallel.from_process_zero`); every
@@ -295,6 +296,7 @@ def run(config: ConfigDict, workdir: str) -> dict[str, Any]:
 # Batched trials: `search.batch_size` = K > 1 trains K trials × their executions as the lanes of one program.
 
 PRUNED = "pruned"   # a batched trial's outcome when the pruner stopped it
+SEEDED_SPLITS = ("csv", "image_folder")   # sources whose validation split follows the run's seed (or split_seed)
 
 
 def batch_trials(config: ConfigDict) -> int:
@@ -311,6 +313,11 @@ def batch_trials(config: ConfigDict) -> int:
         raise errors.Error(f"search.batch_size={size} trains trials as lanes of one program, but {', '.join(shaped)} "
                            f"change shapes or host decisions: set --config.search.batch_size=1, or search only "
                            f"{', '.join(allowed)}")
+    executions = config.search.get("executions_per_trial", 1)
+    if executions > 1 and config.data.name in SEEDED_SPLITS and config.data.get("split_seed", -1) < 0:
+        raise errors.Error(f"search.batch_size={size} trains the {executions} executions of a trial on one data split,"
+                           f" but {config.data.name} draws its split from each run's seed: set "
+                           "--config.data.split_seed=N (then one at a time, every execution uses that split too)")
     reason = seeds.sequential_reason(config, 0)
     if reason:
         console.notice(f"search trials one at a time (search.batch_size={size} ignored): {reason}")
@@ -332,8 +339,9 @@ def next_trials(study: optuna.Study | None, config: ConfigDict, count: int) -> l
 def run_batch(config: ConfigDict, workdir: str, batch: list) -> list:
     """The trials of `batch` × their executions (seed, seed + 1, …) as the lanes of one vmapped program in
     ``WORKDIR/batch_FIRST-LAST``; each trial's outcome: its mean score over executions (NaN: a lane diverged, the
-    trial failed) or `PRUNED`. The lanes share the data split drawn with `config.seed` (a one-at-a-time search
-    draws each execution's own). Pruning reports after each epoch the mean over executions of their best epoch yet,
+    trial failed) or `PRUNED`. The lanes share the data split drawn with `config.seed`; for sources whose split
+    follows the seed, several executions need ``data.split_seed`` set (one line otherwise). Pruning reports after
+    each epoch the mean over executions of their best epoch yet,
     at step = epoch."""
     search, lead = config.search, jax.process_index() == 0
     executions = search.get("executions_per_trial", 1)

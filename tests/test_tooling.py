@@ -364,13 +364,16 @@ def batched_search_config(tiny, images, **overrides):
     config.model.hidden = (16,)
     config.num_epochs = 2
     config.restore_best = False
+    config.data.split_seed = 0   # every execution on one split (a batch's lanes share it)
     return config
 
 
 def test_batched_search_trains_the_trials_each_batch_as_one_program_with_the_same_results(images, tiny, tmp_path):
-    """search.batch_size = 2: the random sampler asks the same trials; each trial scores as when it trains alone."""
-    alone = experiment.run(batched_search_config(tiny, images), str(tmp_path / "alone"))
-    batched = experiment.run(batched_search_config(tiny, images, batch_size=2), str(tmp_path / "batched"))
+    """search.batch_size = 2: the random sampler asks the same trials; each trial (2 executions) scores as when it
+    trains alone."""
+    alone = experiment.run(batched_search_config(tiny, images, executions_per_trial=2), str(tmp_path / "alone"))
+    batched = experiment.run(batched_search_config(tiny, images, batch_size=2, executions_per_trial=2),
+                             str(tmp_path / "batched"))
     assert sorted(p for p in os.listdir(tmp_path / "batched") if p.startswith("batch_")) == ["batch_000-001",
                                                                                               "batch_002-003"]
     rows = {}
@@ -387,6 +390,10 @@ def test_batched_search_trains_the_trials_each_batch_as_one_program_with_the_sam
 def test_batched_search_refuses_shape_keys_and_prunes_within_a_batch(images, tiny, tmp_path):
     with pytest.raises(errors.Error, match="model.hidden change shapes or host decisions"):
         experiment.run(search_config(tiny, images, batch_size=2, restore_best=False), str(tmp_path / "shapes"))
+    config = batched_search_config(tiny, images, batch_size=2, executions_per_trial=2)
+    config.data.split_seed = -1
+    with pytest.raises(errors.Error, match="draws its split from each run's seed: set --config.data.split_seed"):
+        experiment.run(config, str(tmp_path / "split"))
     config = batched_search_config(tiny, images, batch_size=2, executions_per_trial=2, pruning=True,
                                    pruning_startup_trials=1, pruning_warmup_epochs=0, max_trials=6)
     config.num_epochs = 3

@@ -4,7 +4,8 @@ Layouts (``config.data.path``):
   ``PATH/train/<class>/*.jpg`` and ``PATH/test/<class>/*.jpg`` — the given train/test split is used as it is;
   ``PATH/<class>/*.jpg`` — a seeded stratified split holds out ``test_fraction`` of each class as the test set.
 The validation set is a seeded stratified hold-out of ``validation_split`` of each training class (the files are
-ordered by class, so Keras' "last fraction" would hold out whole classes).
+ordered by class, so Keras' "last fraction" would hold out whole classes). Both splits follow the run's seed, or
+``split_seed`` when a config sets it (≥ 0: every seed trains on the same split, as Keras' executions do).
 
 Other keys of `config.data`: ``image_size`` ((height, width): every image is resized to it; ``()`` keeps the
 files' size, which then must agree), ``color`` (``grayscale`` → 1 channel | ``rgb`` → 3), ``normalize``.
@@ -157,6 +158,8 @@ def load(config: ConfigDict, seed: int):
                            "classification needs at least two <class>/ folders of images; point "
                            "--config.data.path at the folder that holds the class folders")
     everything = _dataset(train_files, class_names, image_size, color)
+    split_seed = config.get("split_seed", -1)
+    seed = seed if split_seed < 0 else split_seed
     if split_folders:
         test = _dataset(test_files, class_names, image_size, color)
         train_all = everything
