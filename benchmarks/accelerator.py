@@ -18,6 +18,9 @@ with its weight's share of the budget then left (`TESTS_WEIGHT`, `STAGES`), so t
   vgg16_f32        configs/cifar_vgg.py (float32): images/s, step time and MFU of a 3-epoch run
   alexnet_bf16     configs/cifar_alexnet.py:bf16 toward ≥ 55 % top-1
   mnist_cnn_tuned  configs/mnist_cnn.py:tuned toward ≥ 99.4 % (its 15 epochs fit easily)
+  sweep_mnist_k64  configs/mnist_mlp.py:sweep widened to 64 learning rates (0.01–3, log grid) × 3 epochs as one
+                   vmapped program (jaxlab/sweep.py): wall seconds, lanes per program, the best lane. (The issue's
+                   batched Simpsons search is not a stage: the image folder is not a tfds dataset on the device.)
 
 Every training stage is jaxlab itself: the config's `get_config`, `experiment.build`, a probe through
 `programs.setup` (XLA's cost analysis of the compiled one-step train program = FLOPs per step; a few timed steps =
@@ -39,6 +42,7 @@ import contextlib
 import dataclasses
 import datetime
 import importlib
+import io
 import importlib.metadata
 import importlib.util
 import json
@@ -93,6 +97,7 @@ MNIST_CNN_TOY = (("model.layers", ("conv8", "bn", "pool", "flatten", "dense8", "
 DRY_RUN_SIZES = {"batch_size": 80, "eval_batch_size": 48, "num_epochs": 2}
 DRY_RUN_EXAMPLES = 96          # mock examples per split
 TESTS_WEIGHT = 0.12
+SWEEP_STAGE, SWEEP_WEIGHT, SWEEP_LANES, SWEEP_EPOCHS = "sweep_mnist_k64", 0.06, 64, 3
 MIN_STAGE_SECONDS = 20.0       # a training stage with less left is skipped (not in a dry run)
 EPOCH_HOST_SECONDS = 0.5       # per epoch besides the steps: history, summaries, the evaluation's dispatch
 RUN_OVERHEAD_SECONDS = 15.0    # per run: device placement, final test pass, checkpoint, summary and plots
@@ -246,7 +251,7 @@ def markdown(data: dict) -> str:
         if name == "tests":
             continue
         lines.append(stage_row(name, stage))
-        notes += [f"- {name}: {stage[key]}" for key in ("schedule_note", "mfu_note") if stage.get(key)]
+        notes += [f"- {name}: {stage[key]}" for key in ("schedule_note", "mfu_note", "sweep_note") if stage.get(key)]
     return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
 
 
@@ -631,10 +636,44 @@ def run_tests_stage(args, deadline: float, weights_left: float, results: Results
         selection, seconds, workers, junit, os.path.join(args.output_dir, "tests.txt"))), results)
 
 
+def sweep_stage(args, results: Results) -> None:
+    """`SWEEP_LANES` learning rates of the lab MNIST MLP × `SWEEP_EPOCHS` epochs as one sweep (dry run: 8 lanes, toy
+    sizes): wall seconds of `experiment.run` (data, compile, every epoch, outputs) and the best lane."""
+    import ml_collections
+    import numpy as np
+
+    from configs import mnist_mlp
+    from jaxlab import experiment
+    lanes = 8 if args.dry_run else SWEEP_LANES
+    config = mnist_mlp.get_config("sweep")
+    config.sweep.space = ml_collections.ConfigDict({"learning_rate": {
+        "key": "optimizer.learning_rate", "grid": tuple(float(lr) for lr in np.geomspace(0.01, 3.0, lanes))}})
+    config.num_epochs, config.parallelism, config.data.data_dir = SWEEP_EPOCHS, args.parallelism, args.data_dir
+    if args.dry_run:
+        apply_overrides(config, DRY_RUN_SIZES)
+    record = results.stage(SWEEP_STAGE, config="mnist_mlp:sweep", lanes=lanes, epochs=config.num_epochs)
+    print(f"== {SWEEP_STAGE}: {lanes} learning rates × {config.num_epochs} epochs, one program", flush=True)
+    workdir = os.path.join(args.runs_dir, SWEEP_STAGE)
+    shutil.rmtree(workdir, ignore_errors=True)
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        summary = experiment.run(config, workdir)
+    best = summary["best"]
+    record.update(status="done", sweep_seconds=round(time.perf_counter() - started, 1),
+                  lanes_per_program=summary["lanes_per_program"], num_programs=summary["num_programs"],
+                  best_learning_rate=best["values"]["optimizer.learning_rate"], best_val_accuracy=best["score"],
+                  best_test_accuracy=best.get("test_accuracy"))
+    record["sweep_note"] = (f"{lanes} lanes × {config.num_epochs} epochs in {record['sweep_seconds']:.0f} s "
+                            f"({summary['num_programs']} program(s) of ≤ {summary['lanes_per_program']} lanes); "
+                            f"best lr {record['best_learning_rate']:.3g}: val {best['score']:.4f}")
+    shutil.rmtree(os.path.join(workdir, "checkpoints"), ignore_errors=True)
+
+
 def run_stages(args, env: dict, deadline: float, results: Results) -> None:
-    names = args.stages.split(",") if args.stages else ["tests"] + [stage.name for stage in STAGES]
+    names = args.stages.split(",") if args.stages else ["tests"] + [stage.name for stage in STAGES] + [SWEEP_STAGE]
     chosen = [stage for stage in STAGES if stage.name in names]
-    weights_left = TESTS_WEIGHT * ("tests" in names) + sum(stage.weight for stage in chosen)
+    weights_left = (TESTS_WEIGHT * ("tests" in names) + sum(stage.weight for stage in chosen)
+                    + SWEEP_WEIGHT * (SWEEP_STAGE in names))
     if "tests" in names:
         run_tests_stage(args, deadline, weights_left, results)
         weights_left -= TESTS_WEIGHT
@@ -647,6 +686,11 @@ def run_stages(args, env: dict, deadline: float, results: Results) -> None:
         if not run_stage(stage.name, lambda stage=stage, seconds=seconds: train_stage(
                 stage, args, env, seconds, results), results):
             return
+    if SWEEP_STAGE in names:
+        if seconds_for(SWEEP_WEIGHT, weights_left, deadline) < MIN_STAGE_SECONDS and not args.dry_run:
+            results.stage(SWEEP_STAGE, config="mnist_mlp:sweep", status="skipped: budget spent")
+            return
+        run_stage(SWEEP_STAGE, lambda: sweep_stage(args, results), results)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -666,9 +710,10 @@ def parse_args(argv=None):
     parser.add_argument("--keep_checkpoints", action="store_true", help="keep the runs' orbax checkpoints")
     parser.add_argument("--dry_run", action="store_true", help="every stage at toy sizes on CPU under tfds mock data")
     args = parser.parse_args(argv)
-    unknown = set(filter(None, args.stages.split(","))) - {"tests", *(stage.name for stage in STAGES)}
+    unknown = set(filter(None, args.stages.split(","))) - {"tests", SWEEP_STAGE, *(stage.name for stage in STAGES)}
     if unknown:
-        parser.error(f"unknown stages {', '.join(sorted(unknown))}: tests, {', '.join(s.name for s in STAGES)}")
+        parser.error(f"unknown stages {', '.join(sorted(unknown))}: tests, {', '.join(s.name for s in STAGES)}, "
+                     f"{SWEEP_STAGE}")
     args.runs_dir = args.runs_dir or os.path.join(tempfile.gettempdir(), f"jaxlab_accelerator_{stamp}")
     args.probe_steps = args.probe_steps or (2 if args.dry_run else 50)
     args.data_dir = os.path.join(args.runs_dir, "no_tfds_data") if args.dry_run else tfds_data_dir(args.data_dir)

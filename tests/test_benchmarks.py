@@ -64,7 +64,7 @@ def test_accelerator_dry_run_writes_every_stage(tmp_path):
         results = json.load(f)
     assert results["dry_run"] and results["environment"]["device_count"] == jax.device_count()
     stages = results["stages"]
-    assert list(stages) == ["tests"] + [stage.name for stage in accelerator.STAGES]
+    assert list(stages) == ["tests"] + [stage.name for stage in accelerator.STAGES] + [accelerator.SWEEP_STAGE]
     assert stages["tests"]["status"] == "passed" and stages["tests"]["counts"] == {"passed": 1}
     for stage in accelerator.STAGES:
         record = stages[stage.name]
@@ -77,5 +77,9 @@ def test_accelerator_dry_run_writes_every_stage(tmp_path):
         assert 0.0 <= record["final"]["top1"] <= 1.0
     vgg = stages["vgg16_bf16"]  # XLA's count of one device's step is of the order of 3 × forward × batch / devices
     assert 0.7 < vgg["flops_per_step"] / vgg["analytic_flops_per_step"] < 1.4
-    assert (output / "results.md").read_text().count("| done |") == len(accelerator.STAGES)
+    sweep = stages[accelerator.SWEEP_STAGE]   # 8 learning rates as one program at the dry run's toy sizes
+    assert sweep["status"] == "done" and sweep["lanes"] == 8 and sweep["num_programs"] == 1, sweep
+    assert 0.0 <= sweep["best_val_accuracy"] <= 1.0 and sweep["sweep_seconds"] > 0
+    assert (output / "results.md").read_text().count("| done |") == len(accelerator.STAGES) + 1
+    assert f"- {accelerator.SWEEP_STAGE}: 8 lanes × 2 epochs" in (output / "results.md").read_text()
     assert sorted(os.listdir(output)) == ["results.json", "results.md", "tests.txt"]
