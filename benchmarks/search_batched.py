@@ -99,25 +99,13 @@ def main():
         rows.append(("Keras 3 loop (KerasTuner-style)", args.keras_trials,
                      *keras_search(search_config(args.epochs, 1), trials, args.keras_trials)))
         print(rows[-1], flush=True)
-    batched_seconds = rows[0][2]
-    lines = ["| side | trials measured | seconds measured | seconds for 10 trials | × batched | best trial | its mean "
-             "val_accuracy |", "|---|---|---|---|---|---|---|"]
-    for name, measured, seconds, best, value in rows:
-        total = seconds * 10 / measured
-        note = "" if measured == 10 else " (extrapolated)"
-        lines.append(f"| {name} | {measured} | {seconds:.1f} | {total:.1f}{note} | {total / batched_seconds:.1f} | "
-                     f"{best} | {value:.4f} |")
-    ratio = rows[1][2] / batched_seconds
-    text = "\n".join(lines) + (
-        f"\n\n10 random trials × 3 executions × {args.epochs} epochs (30 lanes). Batched vs one trial at a time: "
-        f"**{ratio:.1f}×** faster (goal ≥ 2×). Measured {time.strftime('%Y-%m-%d')} on the 2-core CPU, nothing else "
-        "running.")
-    print(text)
-    if args.write:
-        import readme
-        readme.write_section("Simpsons: a batched search", "`JAXLAB_DATA_DIR=/path/to/data python "
-                             "benchmarks/search_batched.py --write`\n\n" + text)
-
+    import readme
+    readme.timing_report(
+        "Simpsons: a batched search", "JAXLAB_DATA_DIR=/path/to/data python benchmarks/search_batched.py --write",
+        [(name, measured, seconds, str(best), f"{value:.4f}") for name, measured, seconds, best, value in rows],
+        10, "trials", ["best trial", "its mean val_accuracy"],
+        f"10 random trials × 3 executions × {args.epochs} epochs (30 lanes). Batched vs one trial at a time: "
+        "**{speedup}×** faster (goal ≥ 2×).", args.write)
 
 if __name__ == "__main__":
     main()

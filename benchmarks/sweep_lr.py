@@ -101,25 +101,13 @@ def main():
     if args.keras:
         rows.append(("Keras 3 loop over models", args.keras, *keras_loop(config, args.keras)))
         print(rows[-1], flush=True)
-    vmapped_seconds = rows[0][2]
-    lines = [f"| side | lanes measured | seconds measured | seconds for {lanes} lanes | × vmapped | best lr (of those "
-             "measured) | its best val_accuracy |", "|---|---|---|---|---|---|---|"]
-    for name, measured, seconds, lr, score in rows:
-        total = seconds * lanes / measured
-        note = "" if measured == lanes else " (extrapolated)"
-        lines.append(f"| {name} | {measured} | {seconds:.1f} | {total:.1f}{note} | {total / vmapped_seconds:.1f} | "
-                     f"{lr:.3g} | {score:.4f} |")
-    ratio = rows[1][2] * lanes / args.sequential / vmapped_seconds
-    text = "\n".join(lines) + (
-        f"\n\n16 learning rates × {args.epochs} epochs of the lab MNIST MLP on the real training split. vmapped vs "
-        f"sequential jaxlab: **{ratio:.1f}×** faster (goal ≥ 5×). Measured {time.strftime('%Y-%m-%d')} on the 2-core "
-        "CPU, nothing else running.")
-    print(text)
-    if args.write:
-        import readme
-        readme.write_section("MNIST MLP: a learning-rate sweep", "`TFDS_DATA_DIR=/path/to/tfds python "
-                             "benchmarks/sweep_lr.py --write`\n\n" + text)
-
+    import readme
+    readme.timing_report(
+        "MNIST MLP: a learning-rate sweep", "TFDS_DATA_DIR=/path/to/tfds python benchmarks/sweep_lr.py --write",
+        [(name, measured, seconds, f"{lr:.3g}", f"{score:.4f}") for name, measured, seconds, lr, score in rows],
+        lanes, "lanes", ["best lr (of those measured)", "its best val_accuracy"],
+        f"16 learning rates × {args.epochs} epochs of the lab MNIST MLP on the real training split. vmapped vs "
+        "sequential jaxlab: **{speedup}×** faster (goal ≥ 5×).", args.write)
 
 if __name__ == "__main__":
     main()
