@@ -48,7 +48,7 @@ import numpy as np
 import optuna
 from ml_collections import ConfigDict
 
-from jaxlab import errors, jsonfile, parallel, report, search_batch, settings, single
+from jaxlab import errors, jsonfile, parallel, report, search_batch, settings, single, sweep
 
 SAMPLERS = ("random", "tpe")
 TYPES = ("int", "float", "categorical", "sequence")
@@ -113,12 +113,11 @@ def apply(config: ConfigDict, overrides: dict[str, Any], seed: int) -> ConfigDic
 def run_score(workdir: str, objective: str, direction: str) -> float:
     """The best epoch's value of `objective` in a run's history.csv."""
     history = report.read_history(os.path.join(workdir, "history.csv"))
-    values = [row[objective] for row in history if objective in row and np.isfinite(row[objective])]
-    if not values:
+    if not any(np.isfinite(row.get(objective, np.nan)) for row in history):
         columns = ", ".join(sorted(history[0])) if history else "none"
         raise errors.Error(f"search objective {objective!r} is not in {workdir}/history.csv (columns: {columns}): "
                            "set config.search.objective to one of them")
-    return float(max(values) if direction == "maximize" else min(values))
+    return sweep.lane_score(history, objective, direction)[0]
 
 
 def trial_dir(workdir: str, number: int, execution: int, executions: int) -> str:

@@ -177,18 +177,18 @@ def vmapped(config, workdir, splits, model, lane_points, devices, limit, objecti
     """The lanes in programs of at most `limit` lanes, one after another (each in its own folder when several).
     `after_dispatch`: see `lanes.fit`, with lane numbers counted over every program."""
     per_lane, histories = [], []
-    keys = list(lane_points[0])
+    keys = [key for key in lane_points[0] if key != "seed"]
+    if keys:   # once: whether a key can be traced does not depend on its values
+        params = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False),
+                                jnp.asarray(splits.train["inputs"][:1]))["params"]
+        check_traceable(programs.step_parts(config, splits, model, devices),
+                        {key: np.asarray([lane_points[0][key]]) for key in keys}, params)
     for first in range(0, len(lane_points), limit):
         group = lane_points[first:first + limit]
         ids = list(range(first, first + len(group)))
         group_dir = workdir if len(lane_points) <= limit else os.path.join(workdir, f"lanes_{ids[0]}-{ids[-1]}")
         lane_seeds = [int(point.get("seed", config.seed)) for point in group]
-        values = {key: np.asarray([point[key] for point in group], np.float64) for key in keys if key != "seed"}
-        if values:
-            parts = programs.step_parts(config, splits, model, devices)
-            params = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False),
-                                    jnp.asarray(splits.train["inputs"][:1]))["params"]
-            check_traceable(parts, values, params)
+        values = {key: np.asarray([point[key] for point in group], np.float64) for key in keys}
 
         def print_row(epoch, seconds, lane_histories, ids=ids):
             scores = np.asarray([lane_score(h, objective, direction)[0] for h in lane_histories])
