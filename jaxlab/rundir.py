@@ -208,7 +208,8 @@ def _open_session(config: ConfigDict, workdir: str, mode: str) -> dict[str, Any]
     acquire_lock(workdir)
     try:
         changed = check_config(config, workdir)
-        if not os.path.exists(config_path):   # the run's first session
+        first = not os.path.exists(config_path)
+        if first:   # the run's first session
             write_json(config_path, settings.to_dict(config))
         record(workdir, {"event": "start", "mode": mode, "time": _now(), "host": socket.gethostname(),
                          "pid": os.getpid(), "command": " ".join(sys.argv),
@@ -217,7 +218,7 @@ def _open_session(config: ConfigDict, workdir: str, mode: str) -> dict[str, Any]
     except BaseException:
         release_lock(workdir)
         raise
-    return {"started": time.time(), "changed": changed}
+    return {"started": time.time(), "changed": changed, "first": first}
 
 
 @contextlib.contextmanager
@@ -250,6 +251,8 @@ def session(config: ConfigDict, workdir: str, mode: str = "train", lead: bool = 
         status = "finished"
     except BaseException as exc:
         status = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if lead and opened.get("first") and isinstance(exc, errors.Error):
+            forget_untrained(workdir)
         raise
     finally:
         del _open[key]
@@ -258,6 +261,18 @@ def session(config: ConfigDict, workdir: str, mode: str = "train", lead: bool = 
                 record(workdir, {"event": "end", "mode": mode, "time": _now(), "status": status,
                                  "wall_seconds": round(time.time() - opened["started"], 3)})
             release_lock(workdir)
+
+
+def forget_untrained(workdir: str) -> None:
+    """After a first session that stopped with a one-line error (a bad config key, sweep or data) before saving any
+    checkpoint: config.json and data_info.json go, so the corrected command may use this workdir (it would be
+    refused as another config). sessions.jsonl keeps the attempt."""
+    folder = os.path.join(workdir, "checkpoints")
+    if os.path.isdir(folder) and any(name.isdigit() for name in os.listdir(folder)):
+        return
+    for name in (CONFIG, DATA_INFO):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(workdir, name))
 
 
 # ----------------------------------------------------------------------------------------------------------------

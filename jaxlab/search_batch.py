@@ -15,11 +15,25 @@ SEEDED_SPLITS = ("csv", "image_folder")   # sources whose validation split follo
 
 
 def batch_size(config: ConfigDict) -> int:
-    """`search.batch_size`, checked: every searched key must keep the shapes (`jaxlab.sweep`); a config that decides
-    per run on the host (early stopping, reduce-on-plateau, restore_best) trains its trials one at a time."""
+    """`search.batch_size` (`check`ed); a config that decides per run on the host (early stopping,
+    reduce-on-plateau, restore_best) trains its trials one at a time."""
+    check(config)
     size = config.search.get("batch_size", 1)
     if size <= 1:
         return 1
+    reason = seeds.sequential_reason(config, 0)
+    if reason:
+        console.notice(f"search trials one at a time (search.batch_size={size} ignored): {reason}")
+        return 1
+    return size
+
+
+def check(config: ConfigDict) -> None:
+    """One line when K > 1 trials cannot share a program: a searched key that changes shapes (`jaxlab.sweep`), or
+    several executions on a source whose split follows the seed without ``data.split_seed``. Needs no data."""
+    size = config.search.get("batch_size", 1)
+    if size <= 1:
+        return
     keys = [spec.get("key", name) for name, spec in config.search.space.items()]
     allowed = sweep.sweepable(config)
     shaped = [key for key, (name, spec) in zip(keys, config.search.space.items())
@@ -33,11 +47,6 @@ def batch_size(config: ConfigDict) -> int:
         raise errors.Error(f"search.batch_size={size} trains the {executions} executions of a trial on one data split,"
                            f" but {config.data.name} draws its split from each run's seed: set "
                            "--config.data.split_seed=N (then one at a time, every execution uses that split too)")
-    reason = seeds.sequential_reason(config, 0)
-    if reason:
-        console.notice(f"search trials one at a time (search.batch_size={size} ignored): {reason}")
-        return 1
-    return size
 
 
 def run(config: ConfigDict, trial_config: ConfigDict, workdir: str, batch: list) -> list:

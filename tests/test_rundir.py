@@ -78,6 +78,22 @@ def test_num_epochs_is_learned_when_a_schedule_spans_the_run(mock_tfds, tiny, tm
         experiment.run(tiny_mnist(tiny, num_epochs=2, **{"optimizer.schedule": "cosine"}), str(tmp_path))
 
 
+def test_a_first_session_that_stops_before_training_does_not_pin_its_config(mock_tfds, tiny, tmp_path):
+    """A bad sweep key stops the first session with one line: no config.json is left to refuse the corrected rerun;
+    a run that saved a checkpoint keeps its identity."""
+    config = tiny_mnist(tiny, **{"model.hidden": (8,)})
+    config.sweep = ml_collections.ConfigDict({"space": {"x": {"key": "model.hidden", "grid": (8, 16)}}})
+    with pytest.raises(errors.Error, match="cannot vary inside one program"):
+        experiment.run(config, str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["sessions.jsonl"]
+    config.sweep.space.x.key = "optimizer.learning_rate"
+    config.sweep.space.x.grid = (0.01, 0.1)
+    assert experiment.run(config, str(tmp_path))["num_lanes"] == 2
+    with pytest.raises(errors.Error, match="holds a run made with another config"):
+        experiment.run(tiny_mnist(tiny, **{"model.hidden": (8,), "seed": 7}), str(tmp_path))
+    assert os.path.exists(tmp_path / "config.json")
+
+
 def test_kfold_rerun_with_other_folds_is_refused(tiny, tmp_path):
     path = numeric_csv(tmp_path / "pima.csv", diabetes_kfold.get_config().data.numeric, "Outcome", 96, binary=True)
     config = tiny(diabetes_kfold.get_config(), **{"data.path": path, "data.num_folds": 3})
