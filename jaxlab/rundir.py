@@ -2,7 +2,8 @@
 
 * ``lock.json``: one process (one multi-host run) per workdir. Taken before anything is written; a second process
   stops at once naming the holder; a lock left by a process that no longer runs on this host is taken over.
-* ``config.json``: the run's identity, written by its first session and never overwritten. A rerun whose config
+* ``config.json``: the run's identity, written by its first session and never overwritten (removed again when that
+  session stops with a one-line error before any checkpoint: `forget_untrained`). A rerun whose config
   differs in a key that changes what is learned stops before anything is written (`jaxlab.settings`).
 * ``data_info.json``: what the data looked like (shapes, classes, fitted statistics); a rerun on other data stops.
 * ``sessions.jsonl``: one line when a session starts (command, changed rerun keys, time, host, versions) and one
