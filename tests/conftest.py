@@ -17,6 +17,9 @@ if _CACHE_MADE_HERE:
     import tempfile
 
     os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="jaxlab-tests-xla-cache-")
+# Every program goes into it: jax caches only those that took ≥ 1 s to compile by default, and the tests' programs
+# (optimisation passes off, tiny shapes) mostly take 0.1–0.9 s, again and again (72 → 42 s for two test files).
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -65,11 +68,13 @@ def prepared_mnist(tmp_path_factory):
 
 
 def shrink(config, **overrides):
-    """A config shrunk for tests: 1 epoch, small batches that divide by 8 devices, plus overrides
-    (dotted keys, e.g. ``tiny(cfg, **{"model.hidden": (8,)})``)."""
+    """A config shrunk for tests: 1 epoch, small batches that divide by 8 devices, the `lax.scan` dispatch (a conv
+    net on CPU would compile 8 unrolled steps: 7.6 s instead of ~1 s; tests/test_steps.py proves both forms compute
+    the same), plus overrides (dotted keys, e.g. ``tiny(cfg, **{"model.hidden": (8,)})``)."""
     config.num_epochs = 1
     config.batch_size = 16
     config.eval_batch_size = 16
+    config.unroll_steps = 0
     return apply_overrides(config, overrides)
 
 

@@ -87,38 +87,65 @@ def finish(processes, expected_status: int = 0) -> list[str]:
     return [out for out, _ in outputs]
 
 
-@pytest.mark.parametrize("mode,layout", [("pmap", "auto"), ("jit", "replicated")])   # jit-auto: the SIGTERM test
-def test_two_processes_train_like_one_with_all_devices(mode, layout, tiny, tmp_path):
-    """auto: each process holds only its devices' rows (per_device); the 1-process reference uses that layout on
-    its 8 devices. replicated: every process holds every row."""
+def test_two_processes_train_like_one_with_all_devices_reading_only_their_rows(tiny, tmp_path, prepared_mnist):
+    """pmap, auto layout, on a prepared tfds dataset (split sizes known, unlike mock data): each process loads only
+    its devices' blocks of every split as tfds slices and fits the standardisation on the whole training part by
+    summing with the other process; 2 × 4 trains exactly like 1 × 8 (each device holding its own rows)."""
+    settings = {**OVERRIDES, "data.data_dir": prepared_mnist, "data.normalize": "standardize"}
     shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
     records.mkdir()
-    settings = OVERRIDES if layout == "auto" else {**OVERRIDES, "data_sharding": layout}
-    processes = start_processes(mode, str(shared), str(records), settings=settings)
+    processes = start_processes("pmap", str(shared), str(records), settings=settings,
+                                env={"JAXLAB_TEST_REAL_TFDS": "1"})
     try:
-        with tfds.testing.mock_data(num_examples=96):
-            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism=mode, **OVERRIDES,
-                                            data_sharding="per_device" if layout == "auto" else layout), str(single))
+        reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism="pmap", data_sharding="per_device",
+                                        **settings), str(single))
     finally:
         stdouts = finish(processes)
     assert reference["device_count"] == 8 and reference["process_count"] == 1
     assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs=2)
     assert "config.json.tmp" in read_json(records / "process_0.json")["written"]
+    loaded = [read_json(records / f"process_{i}.json")["loaded"] for i in range(2)]
+    # 96 training rows: 86 train (blocks of 11 × 6, 10 × 2), the last 10 validation (2, 2, 1 × 6); 40 test (5 × 8).
+    assert loaded[0] == ["train[0:44]", "train[86:92]", "test[0:20]"]
+    assert loaded[1] == ["train[44:86]", "train[92:96]", "test[20:40]"]
+    assert read_json(shared / "summary.json")["num_train_examples"] == reference["num_train_examples"] == 86
+    saved, reference_info = (read_json(path / "data_info.json") for path in (shared, single))
+    for statistic in ("mean", "std"):  # of the whole training part, though each process read half of it
+        assert saved["preprocessing"][statistic] == pytest.approx(reference_info["preprocessing"][statistic], rel=1e-12)
 
 
-def assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs: int, sessions: int = 1):
+def test_two_processes_train_the_bag_of_words_net_like_one_under_jit_with_every_row(tiny, tmp_path):
+    """jit, replicated layout (every process holds every row), with the BoW net, whose table gradient is a
+    partitioned op (`parallel.over_batch`: each device sums its own reviews, one all-reduce): across 2 processes it
+    trains like 1 process × 8 devices (summary, history, checkpoints, who writes what)."""
+    settings = {"num_epochs": 2, "batch_size": 16, "eval_batch_size": 16, "data.vocab_size": 50,
+                "data.max_length": 12, "data_sharding": "replicated"}
+    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
+    records.mkdir()
+    processes = start_processes("jit", str(shared), str(records), settings=settings,
+                                config_path=os.path.join(ROOT, "configs", "imdb_bow.py") + ":l2")
+    try:
+        with tfds.testing.mock_data(num_examples=96):
+            reference = experiment.run(tiny(imdb_bow.get_config("l2"), parallelism="jit", **settings), str(single))
+    finally:
+        stdouts = finish(processes)
+    assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs=2, rtol=1e-5)
+
+
+def assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs: int, sessions: int = 1,
+                            rtol: float = 1e-6):
     """The 2-process run in `shared` equals the 1-process `reference` run in `single` (summary, history, orbax
-    checkpoints written by both processes), and only process 0 wrote logs, summaries and plots (in each of the
-    workdir's `sessions`) or printed epoch lines."""
+    checkpoints written by both processes, to `rtol`), and only process 0 wrote logs, summaries and plots (in each
+    of the workdir's `sessions`) or printed epoch lines."""
     summary = read_json(shared / "summary.json")
     assert summary["device_count"] == 8 and summary["process_count"] == 2 and summary["epochs_run"] == num_epochs
-    assert summary["final"] == pytest.approx(reference["final"], rel=1e-6)
+    assert summary["final"] == pytest.approx(reference["final"], rel=rtol)
     assert {k: v for k, v in summary.items() if k.startswith("test_")} == pytest.approx(
-        {k: v for k, v in reference.items() if k.startswith("test_")}, rel=1e-6)
+        {k: v for k, v in reference.items() if k.startswith("test_")}, rel=rtol)
     history = report.read_history(str(shared / "history.csv"))
     assert [row["epoch"] for row in history] == list(range(1, num_epochs + 1))  # written once, by one process
     for row, reference_row in zip(history, report.read_history(str(single / "history.csv"))):
-        assert row == pytest.approx(reference_row, rel=1e-6)
+        assert row == pytest.approx(reference_row, rel=rtol)
 
     # Orbax checkpoints written by both processes restore in a 1-process run, with the reference's parameters.
     distributed, alone = predict.load(str(shared), which="latest"), predict.load(str(single), which="latest")
@@ -126,7 +153,7 @@ def assert_trained_like_one(shared, single, records, stdouts, reference, num_epo
     flat, reference_flat = (sorted(leaves(run.variables)) for run in (distributed, alone))
     assert [name for name, _ in flat] == [name for name, _ in reference_flat]
     for (name, value), (_, expected) in zip(flat, reference_flat):
-        np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(value, expected, rtol=rtol, atol=rtol / 10, err_msg=name)
 
     written = [read_json(records / f"process_{i}.json")["written"] for i in range(2)]
     assert written[1] == [], f"process 1 wrote {written[1]}"
@@ -137,60 +164,11 @@ def assert_trained_like_one(shared, single, records, stdouts, reference, num_epo
     assert "epoch" not in stdouts[1] and "test:" not in stdouts[1]
 
 
-def test_each_process_reads_only_its_rows_of_a_prepared_dataset(tiny, tmp_path, prepared_mnist):
-    """A prepared tfds dataset (split sizes known, unlike mock data): each process loads only its devices' blocks
-    of every split as tfds slices and fits the standardisation on the whole training part by summing with the
-    other process; 2 × 4 still trains exactly like 1 × 8, which reads every row."""
-    settings = {**OVERRIDES, "data.data_dir": prepared_mnist, "data.normalize": "standardize"}
-    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
-    records.mkdir()
-    processes = start_processes("jit", str(shared), str(records), settings=settings,
-                                env={"JAXLAB_TEST_REAL_TFDS": "1"})
-    try:
-        reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism="jit", data_sharding="per_device",
-                                        **settings), str(single))
-    finally:
-        finish(processes)
-    loaded = [read_json(records / f"process_{i}.json")["loaded"] for i in range(2)]
-    # 96 training rows: 86 train (blocks of 11 × 6, 10 × 2), the last 10 validation (2, 2, 1 × 6); 40 test (5 × 8).
-    assert loaded[0] == ["train[0:44]", "train[86:92]", "test[0:20]"]
-    assert loaded[1] == ["train[44:86]", "train[92:96]", "test[20:40]"]
-    summary = read_json(shared / "summary.json")
-    assert summary["process_count"] == 2 and summary["num_train_examples"] == reference["num_train_examples"] == 86
-    assert summary["final"] == pytest.approx(reference["final"], rel=1e-6)
-    assert {k: v for k, v in summary.items() if k.startswith("test_")} == pytest.approx(
-        {k: v for k, v in reference.items() if k.startswith("test_")}, rel=1e-6)
-    saved, reference_info = (read_json(path / "data_info.json") for path in (shared, single))
-    for statistic in ("mean", "std"):  # of the whole training part, though each process read half of it
-        assert saved["preprocessing"][statistic] == pytest.approx(reference_info["preprocessing"][statistic], rel=1e-12)
-
-
-def test_two_processes_train_the_bag_of_words_net_like_one_under_jit(tiny, tmp_path):
-    """The BoW net's table gradient is a partitioned op under jit (`parallel.over_batch`: each device sums
-    its own reviews, one all-reduce): across 2 processes it trains like 1 process × 8 devices."""
-    settings = {"num_epochs": 2, "batch_size": 16, "eval_batch_size": 16, "data.vocab_size": 50,
-                "data.max_length": 12}
-    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
-    records.mkdir()
-    processes = start_processes("jit", str(shared), str(records), settings=settings,
-                                config_path=os.path.join(ROOT, "configs", "imdb_bow.py") + ":l2")
-    try:
-        with tfds.testing.mock_data(num_examples=96):
-            reference = experiment.run(tiny(imdb_bow.get_config("l2"), parallelism="jit",
-                                            data_sharding="per_device", **settings), str(single))
-    finally:
-        finish(processes)
-    summary = read_json(shared / "summary.json")
-    assert summary["process_count"] == 2 and summary["device_count"] == reference["device_count"] == 8
-    assert summary["final"] == pytest.approx(reference["final"], rel=1e-5)
-    assert summary["test_loss"] == pytest.approx(reference["test_loss"], rel=1e-5)
-
-
 def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, tmp_path):
     """A SIGTERM that reaches only process 1 stops both processes at the same step (a checkpoint is saved, each
     exits cleanly); rerunning the same command on both resumes and ends exactly where 1 process × 8 devices (each
     holding its own rows, as the two processes' devices do) does without a stop: jit with the auto layout, every
-    check of `test_two_processes_train_like_one_with_all_devices`."""
+    check of `assert_trained_like_one`."""
     settings = {**OVERRIDES, "num_epochs": 30, "steps_per_dispatch": 1, "checkpoint.every_epochs": 1000}
     shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
     records.mkdir()

@@ -10,7 +10,8 @@ from jaxlab.data import tfds_images
 
 CLASSIFIERS = [
     (mnist_dense_bn, "default", {"model.hidden": (8, 4)}),
-    (mnist_cnn, "tuned", {"model.layers": ("conv4", "bn", "pool", "flatten", "dense8", "bn", "dropout0.3")}),
+    (mnist_cnn, "tuned", {"model.layers": ("conv4", "bn", "pool", "flatten", "dense8", "bn", "dropout0.3"),
+                          "unroll_steps": -1}),   # one conv net with a user's dispatch: 8 unrolled steps on CPU
     (mnist_permuted, "dense", {"model.hidden": (8, 4)}),
     (mnist_permuted, "cnn", {"model.layers": ("conv4", "pool", "bn", "flatten")}),
 ]
