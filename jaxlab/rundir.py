@@ -30,6 +30,7 @@ from jaxlab import baseline, console, errors, history, settings
 from jaxlab.jsonfile import json_default, read_json, write_json
 
 LOCK = "lock.json"
+DEVICE_COUNT = "device_count"   # in data_info.json: see check_data_info
 CONFIG = "config.json"
 DATA_INFO = "data_info.json"
 SESSIONS = "sessions.jsonl"
@@ -160,19 +161,31 @@ def check_config(config: ConfigDict, workdir: str) -> dict[str, tuple[Any, Any]]
     return settings.differences(saved, new)
 
 
-def check_data_info(workdir: str, info: dict[str, Any]) -> None:
+def check_data_info(workdir: str, info: dict[str, Any], device_count: int | None = None) -> None:
     """Writes data_info.json at the run's first session; later sessions must see the same data (same rows,
-    classes and fitted statistics), else one line naming what changed."""
+    classes and fitted statistics), else one line naming what changed. `device_count`: a training session whose
+    steps depend on how many devices take part (`settings.stream_depends_on_devices`) must have as many as the run
+    started with (runs made before the count was recorded are not checked)."""
     path = os.path.join(workdir, DATA_INFO)
     new = json.loads(json.dumps(info, default=json_default))
+    if device_count is not None:
+        new[DEVICE_COUNT] = device_count
     if not os.path.exists(path):
         write_json(path, new)
         return
     saved = read_json(path)
+    started_on = saved.pop(DEVICE_COUNT, None)
+    new.pop(DEVICE_COUNT, None)
     changed = sorted(key for key in set(saved) | set(new) if saved.get(key) != new.get(key))
     if changed:
         raise errors.Error(f"the data differ from what the run in {workdir} was trained on ({', '.join(changed)} "
                            f"changed in {DATA_INFO}): restore the original data or use a new --workdir")
+    if device_count is not None and started_on is not None and device_count != started_on:
+        raise errors.Error(f"the run in {workdir} was trained on {started_on} devices and this session has "
+                           f"{device_count}: its steps depend on the device count (pmap draws dropout and "
+                           f"augmentation per device; data_sharding=per_device gives each device its rows), so "
+                           f"run it on {started_on} devices (--config.num_devices={started_on} when more are "
+                           f"visible) or use a new --workdir")
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     if num_seeds < 2:
         raise errors.Error(f"config.num_seeds must be at least 2 for a many-seeds run, got {num_seeds}")
     splits, model = single.build(config)
-    single.check_data(workdir, splits.info)
+    single.check_data(workdir, splits.info, config, devices)
     config = settings.with_batch_size(config, data.num_rows(splits, "train"))
     num_params = count_params(model, splits.train["inputs"][:1])
     reason = sequential_reason(config, num_params)

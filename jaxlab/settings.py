@@ -5,7 +5,10 @@ Keys fall in two kinds:
 
 * **rerun keys** (`RERUN_KEYS`) may differ when a workdir is run again: how long to train, how to dispatch, save
   and evaluate — not what is learned. `num_epochs` is one only while no schedule spans the run (cosine decays over
-  every epoch), `num_devices` only while the data layout does not split rows by device.
+  every epoch), `num_devices` only under jit with a data layout that does not split rows by device.
+  `parallelism` is not one: pmap draws each device's dropout and augmentation numbers from its own stream, so with
+  either a pmap run differs from a jit run and from a pmap run on another device count (jit's draws do not depend
+  on the device count; without random draws every mode and device count gives the same steps, to 1e-5).
 * **every other key** changes what is learned or reported (data, split, folds, model, loss, optimizer, schedule,
   seed, l2, augmentation, …): a workdir keeps the value it started with. A key this module does not know is of
   this kind too, so a new key is safe by default.
@@ -22,8 +25,7 @@ from jaxlab import errors
 # Keys a rerun may change (dotted paths); the conditions of the two conditional ones are in `rerun_key`.
 RERUN_KEYS = {
     "num_epochs": "more or fewer epochs (not with a cosine schedule, which spans the run)",
-    "num_devices": "how many devices (not with data_sharding=per_device)",
-    "parallelism": "pmap or jit: the same results (to 1e-5)",
+    "num_devices": "how many devices (jit only, not with data_sharding=per_device)",
     "input": "device or host input: the same batches",
     "eval_batch_size": "evaluation is exact at any batch size",
     "steps_per_dispatch": "dispatch size: the same steps",
@@ -226,8 +228,14 @@ def rerun_key(key: str, new: dict[str, Any]) -> bool:
     if key == "num_epochs":
         return flat.get("optimizer.schedule", "constant") not in SPANNING_SCHEDULES
     if key == "num_devices":
-        return flat.get("data_sharding", "auto") != "per_device"
+        return not stream_depends_on_devices(flat.get("parallelism", "pmap"), flat.get("data_sharding", "auto"))
     return True
+
+
+def stream_depends_on_devices(parallelism: str, layout: str) -> bool:
+    """Whether a run's steps depend on its device count: pmap draws each device's dropout and augmentation numbers
+    from its own stream, and the per_device layout gives each device its own rows (jaxlab/shards.py)."""
+    return parallelism == "pmap" or layout == "per_device"
 
 
 def learned_differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

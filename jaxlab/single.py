@@ -10,7 +10,7 @@ import numpy as np
 from ml_collections import ConfigDict
 
 from jaxlab import (baseline, console, data, errors, jsonfile, models, parallel, programs, report, rundir, settings,
-                    train)
+                    shards, train)
 
 
 def build(config: ConfigDict, share: data.Share = data.whole):
@@ -30,12 +30,17 @@ def session(config: ConfigDict, workdir: str, mode: str = "train"):
     return rundir.session(config, workdir, mode, lead=lead, agree=parallel.from_process_zero)
 
 
-def check_data(workdir: str, info: dict[str, Any]) -> None:
-    """`rundir.check_data_info` on process 0, its verdict on every process (a collective): all stop or all go on."""
+def check_data(workdir: str, info: dict[str, Any], config: ConfigDict | None = None, devices=None) -> None:
+    """`rundir.check_data_info` on process 0, its verdict on every process (a collective): all stop or all go on.
+    With `config` (a training session), the device count too where the run's steps depend on it."""
+    device_count = None
+    if config is not None and settings.stream_depends_on_devices(
+            config.parallelism, shards.layout(config, jax.process_count())):
+        device_count = len(devices or parallel.devices_for(config))
     problem = ""
     if jax.process_index() == 0:
         try:
-            rundir.check_data_info(workdir, info)
+            rundir.check_data_info(workdir, info, device_count)
         except errors.Error as exc:
             problem = str(exc)
     problem = parallel.from_process_zero(problem)
@@ -61,7 +66,7 @@ def _train_and_test(config, workdir, devices, on_epoch, label) -> dict[str, Any]
     lead = jax.process_index() == 0
     analysed = ("test",) if config.analyses and lead else ()  # process 0 analyses every test output
     splits, model = build(config, programs.process_share(config, devices, whole_splits=analysed))
-    check_data(workdir, splits.info)
+    check_data(workdir, splits.info, config, devices)
     config = settings.with_batch_size(config, data.num_rows(splits, "train"))
     state, history, test, facts = train.fit(config, workdir, splits, model, devices, on_epoch=on_epoch, label=label)
     analyses = {}

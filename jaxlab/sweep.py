@@ -139,7 +139,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     check(config)
     lane_points = points(config)
     splits, model = single.build(config)
-    single.check_data(workdir, splits.info)
+    single.check_data(workdir, splits.info, config, devices)
     config = settings.with_batch_size(config, data.num_rows(splits, "train"))
     objective = config.sweep.get("objective", "") or config.monitor
     direction = config.sweep.get("direction", "") or ("maximize" if config.monitor_mode == "max" else "minimize")

@@ -48,6 +48,8 @@ def tiny_mnist(tiny, **overrides):
     ("seed", 3, "seed 0 → 3"),
     ("optimizer.learning_rate", 0.5, "optimizer.learning_rate 0.01 → 0.5"),
     ("data.augment", ("random_flip",), "data.augment () → ('random_flip',)"),
+    ("parallelism", "jit", "parallelism 'pmap' → 'jit'"),   # pmap draws dropout per device, jit does not
+    ("num_devices", 4, "num_devices 0 → 4"),                # under pmap: each device its own dropout stream
 ])
 def test_a_rerun_with_another_learned_key_stops_before_anything_is_written(key, value, shown, mock_tfds, tiny,
                                                                             tmp_path):
@@ -61,15 +63,37 @@ def test_a_rerun_with_another_learned_key_stops_before_anything_is_written(key, 
 
 def test_rerun_keys_may_change_and_every_session_is_recorded(mock_tfds, tiny, tmp_path):
     experiment.run(tiny_mnist(tiny), str(tmp_path))
-    summary = experiment.run(tiny_mnist(tiny, num_epochs=2, eval_batch_size=8, parallelism="jit"), str(tmp_path))
+    summary = experiment.run(tiny_mnist(tiny, num_epochs=2, eval_batch_size=8, input="host"), str(tmp_path))
     assert summary["resumed_from_epoch"] == 1 and summary["epochs_run"] == 2
     with open(tmp_path / "config.json") as f:
         assert json.load(f)["num_epochs"] == 1          # the original config stays
     sessions = rundir.sessions(str(tmp_path))
     assert [entry["event"] for entry in sessions] == ["start", "end", "start", "end"]
-    assert sessions[2]["changed"] == {"eval_batch_size": [16, 8], "num_epochs": [1, 2], "parallelism": ["pmap", "jit"]}
+    assert sessions[2]["changed"] == {"eval_batch_size": [16, 8], "input": ["device", "host"], "num_epochs": [1, 2]}
     assert {"time", "host", "command", "versions"} <= set(sessions[2]) and sessions[3]["status"] == "finished"
     assert summary["wall_seconds_total"] >= sessions[1]["wall_seconds"] > 0
+
+
+def test_a_run_whose_steps_depend_on_the_device_count_continues_only_on_as_many(mock_tfds, tiny, tmp_path):
+    """With dropout, pmap on 8 devices and on 4 (or jit) train differently (each pmap device draws its own
+    numbers): a pmap run started on 8 devices stops with one line on 4, though its config is the same (all visible
+    devices); a jit run (its draws do not depend on the device count) continues on 4 exactly as on 8."""
+    devices = jax.devices()
+    pmap_run = tiny_mnist(tiny, **{"model.dropout": 0.1, "model.hidden": (8,)})
+    experiment.run(pmap_run, str(tmp_path / "pmap"))
+    before = files(tmp_path / "pmap")
+    with pytest.raises(errors.Error, match=re.escape("was trained on 8 devices and this session has 4: its steps "
+                                                     "depend on the device count")):
+        experiment.run(tiny_mnist(tiny, num_epochs=2, **{"model.dropout": 0.1, "model.hidden": (8,)}),
+                       str(tmp_path / "pmap"), devices=devices[:4])
+    assert {name: data for name, data in files(tmp_path / "pmap").items() if name != "sessions.jsonl"} == {
+        name: data for name, data in before.items() if name != "sessions.jsonl"}
+    jit_run = dict(parallelism="jit", **{"model.dropout": 0.1, "model.hidden": (8,)})
+    experiment.run(tiny_mnist(tiny, **jit_run), str(tmp_path / "jit"))
+    resumed = experiment.run(tiny_mnist(tiny, num_epochs=2, **jit_run), str(tmp_path / "jit"), devices=devices[:4])
+    straight = experiment.run(tiny_mnist(tiny, num_epochs=2, **jit_run), str(tmp_path / "straight"))
+    assert resumed["resumed_from_epoch"] == 1 and resumed["device_count"] == 4
+    assert resumed["final"] == pytest.approx(straight["final"], rel=1e-5)
 
 
 def test_num_epochs_is_learned_when_a_schedule_spans_the_run(mock_tfds, tiny, tmp_path):
