@@ -185,7 +185,8 @@ def check_data_info(workdir: str, info: dict[str, Any], device_count: int | None
                            f"{device_count}: its steps depend on the device count (pmap draws dropout and "
                            f"augmentation per device; data_sharding=per_device gives each device its rows), so "
                            f"run it on {started_on} devices (--config.num_devices={started_on} when more are "
-                           f"visible) or use a new --workdir")
+                           f"visible) or use a new --workdir (under --config.parallelism=jit a run's draws do not "
+                           f"depend on the device count)")
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -108,3 +108,14 @@ def _xla_optimizations(request):
         yield
     finally:
         jax.config.update("jax_disable_most_optimizations", before)
+
+
+# The tests that take longest (each starts training processes, or trains many runs), started first: xdist's work
+# stealing then ends the session on short tests, instead of one worker finishing a 60-second test alone.
+SLOW_FIRST = ("test_distributed.py", "test_sigkill", "test_second_process_stops", "test_console_shows",
+              "test_accelerator_dry_run", "test_each_lane_trains", "test_batched_search_trains",
+              "test_simpsons_variants", "test_search_runs_trials")
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: not any(name in item.nodeid for name in SLOW_FIRST))   # stable: order kept within

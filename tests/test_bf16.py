@@ -72,7 +72,7 @@ def test_every_registered_family_is_covered():
 @pytest.mark.parametrize("case", CASES)
 def test_bfloat16_compute_float32_params_and_outputs(case):
     model, inputs, _ = _build(case, "bfloat16")
-    variables = model.init(jax.random.PRNGKey(0), inputs, train=False)
+    variables = jax.jit(lambda key: model.init(key, inputs, train=False))(jax.random.PRNGKey(0))   # one program
     assert {x.dtype for x in jax.tree.leaves(variables)} == {jnp.dtype(jnp.float32)}  # params and batch_stats
 
     def forward(variables):
@@ -80,8 +80,8 @@ def test_bfloat16_compute_float32_params_and_outputs(case):
                                  rngs={"dropout": jax.random.PRNGKey(1)})
         return outputs
 
-    assert forward(variables).dtype == jnp.float32
-    assert model.apply(variables, inputs, train=False).dtype == jnp.float32
+    assert jax.jit(forward)(variables).dtype == jnp.float32
+    assert jax.jit(lambda v: model.apply(v, inputs, train=False))(variables).dtype == jnp.float32
     jaxpr = jax.make_jaxpr(forward)(variables).jaxpr
     assert _input_dtypes(jaxpr, {"dot_general", "conv_general_dilated"}) == {"bfloat16"}
     if case == "bow_concat":  # the bag's loops gather bfloat16 rows and carry float32 sums
@@ -94,7 +94,7 @@ def test_bfloat16_compute_float32_params_and_outputs(case):
 @pytest.mark.parametrize("case", ["bow_concat", "embed_conv", "cnn"])
 def test_float32_default_has_no_bfloat16(case):
     model, inputs, _ = _build(case, "float32")
-    variables = model.init(jax.random.PRNGKey(0), inputs, train=False)
+    variables = jax.eval_shape(lambda key: model.init(key, inputs, train=False), jax.random.PRNGKey(0))  # shapes
     jaxpr = jax.make_jaxpr(lambda v: model.apply(v, inputs, train=False))(variables).jaxpr
     dtypes = {str(v.aval.dtype) for eqn in _equations(jaxpr) for v in (*eqn.invars, *eqn.outvars)
               if hasattr(v.aval, "dtype")}
