@@ -72,6 +72,7 @@ def run(config: ConfigDict, trial_config: ConfigDict, workdir: str, batch: list)
     splits, model = single.build(lane_config)
     path = os.path.join(workdir, f"batch_{numbers[0]:03d}-{numbers[-1]:03d}")
     os.makedirs(path, exist_ok=True)
+    single.check_data(path, splits.info, lane_config)   # a resumed batch: the same data, the same device count
     limit = lanes.lane_limit(lane_config, model, splits, jax.devices(), 0)
     hook = pruning(batch, search, executions) if search.get("pruning", False) else None
     per_lane, histories = sweep.vmapped(lane_config, path, splits, model, points, None, limit, search.objective,

@@ -48,7 +48,9 @@ def default_config() -> ConfigDict:
     """Defaults every config starts from, documented key by key (configs/common.py re-exports it)."""
     config = ml_collections.ConfigDict()
     config.seed = 0                   # init, dropout and data order all derive from it
-    config.parallelism = "pmap"       # "pmap" (per-device program, pmean of grads) | "jit" (Mesh + NamedSharding)
+    config.parallelism = "pmap"       # "pmap" (per-device program, pmean of grads) | "jit" (Mesh + NamedSharding);
+                                      # pmap draws dropout/augmentation per device (its runs depend on the device
+                                      # count), jit's draws do not
     config.num_devices = 0            # 0 = all visible devices
     config.num_epochs = 10
     config.batch_size = 32            # global batch (divides by the device count); 0 = the whole training split

@@ -376,6 +376,11 @@ def test_batched_search_trains_the_trials_each_batch_as_one_program_with_the_sam
                              str(tmp_path / "batched"))
     assert sorted(p for p in os.listdir(tmp_path / "batched") if p.startswith("batch_")) == ["batch_000-001",
                                                                                               "batch_002-003"]
+    with open(tmp_path / "alone" / "trial_000" / "exec_0" / "data_info.json") as f:
+        trial_data = json.load(f)
+    for batch in ("batch_000-001", "batch_002-003"):   # what a resumed batch is checked against (rundir)
+        with open(tmp_path / "batched" / batch / "data_info.json") as f:
+            assert json.load(f) == trial_data
     rows = {}
     for name in ("alone", "batched"):
         with open(tmp_path / name / "trials.csv", newline="") as f:
