@@ -62,8 +62,8 @@ def default_config() -> ConfigDict:
                                       # backward pass ~25×), else 0
     config.input = "device"           # device: splits on the accelerator, batches gathered there | host: batches
                                       # built in host memory and shipped per dispatch (data too big for the device)
-    config.data_sharding = "auto"     # replicated: every device holds every row (results independent of the
-                                      # device count) | per_device: each device (process) holds only its rows |
+    config.data_sharding = "auto"     # replicated: every device holds every row (under jit, results independent
+                                      # of the device count) | per_device: each device (process) holds only its rows |
                                       # auto: per_device in multi-process runs, else replicated (jaxlab/shards.py)
     config.task = "classification"    # classification | binary | regression | reconstruction
     config.loss = "softmax_cross_entropy"

@@ -1,8 +1,8 @@
 """Which rows of a split each device holds and reads, in the two layouts of `config.data_sharding`.
 
 * ``replicated``: every device (of every process) holds every row. A step's global batch is one slice of the
-  epoch's permutation (`epoch_order`), split across the devices, so results do not depend on how many devices or
-  processes run.
+  epoch's permutation (`epoch_order`), split across the devices, so the batches do not depend on how many devices
+  or processes run (nor do the results under jit; pmap draws dropout and augmentation per device).
 * ``per_device``: device d (its position among the run's D devices) holds one contiguous block of rows, the d-th
   of D blocks whose sizes differ by at most one, and each process keeps only its own devices' blocks (about 1/P of
   every split in host and device memory); a loader that can read part of a split reads only `process_window`.
