@@ -17,8 +17,11 @@ Keys a sweep may set: `SWEEPABLE` and the model's dropout rates (``model.*dropou
 program they are traced per-lane numbers (the optimizer is built from the lane's values, L2 and dropout read the
 lane's), so the K lanes are one train state and one compile; the lane with value v trains as a run with v does
 (tested against separate runs to 1e-5; over thousands of steps the batched program's rounding makes them drift
-apart as runs on two machines do: benchmarks/README.md). Keys that change shapes or host decisions are refused with
-one line naming them. Configs that decide per run on the host (early stopping, reduce-on-plateau, restore_best) or
+apart as runs on two machines do: benchmarks/README.md). Other model keys (``model.hidden``, ``model.activations``,
+…) change the program itself: as grid axes they group the lanes, one model and one vmapped program per combination
+of their values (``WORKDIR/model_G``), the traced keys varying inside each. Keys that change the data, the steps or
+other host decisions (``batch_size``, ``data.*``, …) are refused with one line naming them. Configs that decide per
+run on the host (early stopping, reduce-on-plateau, restore_best) or
 whose model has more than `config.seeds_max_params` parameters train the lanes one after another in
 ``WORKDIR/lane_K``.
 
@@ -39,7 +42,8 @@ import jax.numpy as jnp
 import numpy as np
 from ml_collections import ConfigDict
 
-from jaxlab import console, data, errors, jsonfile, lanes, models, programs, report, rundir, seeds, settings, single
+from jaxlab import (console, data, errors, jsonfile, lanes, models, parallel, programs, report, rundir, seeds,
+                    settings, single)
 
 SWEEPABLE = ("seed", "l2", "divergence_factor", "optimizer.learning_rate", "optimizer.momentum",
              "optimizer.weight_decay", "optimizer.b1", "optimizer.b2", "optimizer.eps", "optimizer.decay",
@@ -56,6 +60,13 @@ def sweepable(config: ConfigDict) -> tuple[str, ...]:
     return SWEEPABLE + tuple(f"model.{name}" for name in fields if name.endswith("dropout"))
 
 
+def program_keys(config: ConfigDict) -> list[str]:
+    """The swept model keys that change the program (not traced): one program per combination of their values."""
+    traced = sweepable(config)
+    return sorted(key for key in (spec.get("key", name) for name, spec in config.sweep.space.items())
+                  if key.startswith("model.") and key not in traced)
+
+
 def points(config: ConfigDict) -> list[dict[str, Any]]:
     """Every lane's values (dotted key → value), grid points × random points, in a fixed order."""
     sweep = config.sweep
@@ -66,9 +77,15 @@ def points(config: ConfigDict) -> list[dict[str, Any]]:
     for name in sorted(sweep.space):   # a fixed order, whatever order the config wrote them in
         spec = sweep.space[name]
         key = spec.get("key", name)
-        if key not in allowed:
-            raise errors.Error(f"sweep key {key!r} cannot vary inside one program (it changes shapes or host "
-                               f"decisions, or is no config key): sweep one of {', '.join(allowed)}")
+        model_key = key.startswith("model.") and key not in allowed
+        if model_key and key.removeprefix("model.") not in config.model:
+            raise errors.Error(f"sweep key {key!r} is no key of config.model ({', '.join(sorted(config.model))})")
+        if model_key and "grid" not in spec:
+            raise errors.Error(f"sweep key {key!r} changes the program: give it grid=(…) (one program per value)")
+        if key not in allowed and not model_key:
+            raise errors.Error(f"sweep key {key!r} cannot vary inside one program (it changes the data, the steps or "
+                               f"host decisions, or is no config key): sweep one of {', '.join(allowed)}, or "
+                               "model keys as grid axes (one program per value)")
         if "grid" in spec:
             if not spec["grid"]:
                 raise errors.Error(f"sweep key {key!r} has an empty grid")
@@ -150,9 +167,8 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
         per_lane, histories = sequential(config, workdir, lane_points, devices)
         how, limit = f"sequential ({reason})", 1
     else:
-        limit = lanes.lane_limit(config, model, splits, devices or jax.devices(), config.sweep.get("max_lanes", 0))
-        per_lane, histories = vmapped(config, workdir, splits, model, lane_points, devices, limit, objective,
-                                      direction)
+        per_lane, histories, limit, num_programs = grouped(config, workdir, splits, model, lane_points, devices,
+                                                           objective, direction)
         how = "vmapped"
     records = []
     for k, (values, entry, history) in enumerate(zip(lane_points, per_lane, histories)):
@@ -161,7 +177,7 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     best = best_lane(records, direction)
     summary = {"objective": objective, "direction": direction, "num_lanes": len(records), "lanes": records,
                "best": best, "how": how, "lanes_per_program": min(limit, len(records)),
-               "num_programs": math.ceil(len(records) / limit) if how == "vmapped" else len(records),
+               "num_programs": num_programs if how == "vmapped" else len(records),
                "num_params": num_params, "wall_seconds_this_session": time.time() - started,
                "library_versions": rundir.library_versions(), "config": settings.to_dict(config)}
     if jax.process_index() == 0:
@@ -173,10 +189,39 @@ def run(config: ConfigDict, workdir: str, devices=None) -> dict[str, Any]:
     return summary
 
 
-def vmapped(config, workdir, splits, model, lane_points, devices, limit, objective, direction, after_dispatch=None):
+def grouped(config, workdir, splits, model, lane_points, devices, objective, direction):
+    """The lanes by the values of the swept model keys (`program_keys`): each group its own model, trained by
+    `vmapped` in ``WORKDIR/model_G`` (in WORKDIR itself when no model key is swept). Returns every lane's entry and
+    history in lane order, the most lanes one program holds, and how many programs ran."""
+    shaping = program_keys(config)
+    combos = list(dict.fromkeys(tuple(point[key] for key in shaping) for point in lane_points))
+    per_lane, histories, limits, num_programs = [None] * len(lane_points), [None] * len(lane_points), [], 0
+    for g, combo in enumerate(combos):
+        ids = [k for k, point in enumerate(lane_points) if tuple(point[key] for key in shaping) == combo]
+        group_config = lane_config(config, dict(zip(shaping, combo))) if shaping else config
+        group_config.sweep = config.sweep
+        group_model = models.build(group_config.model, splits.info["num_outputs"],
+                                   parallel.axis_name(group_config.parallelism), splits.info) if shaping else model
+        limit = lanes.lane_limit(group_config, group_model, splits, devices or jax.devices(),
+                                 config.sweep.get("max_lanes", 0))
+        traced = [{key: value for key, value in lane_points[k].items() if key not in shaping} for k in ids]
+        group_dir = os.path.join(workdir, f"model_{g}") if shaping else workdir
+        entries, group_histories = vmapped(group_config, group_dir, splits, group_model, traced, devices, limit,
+                                           objective, direction, ids=ids)
+        for k, entry, history in zip(ids, entries, group_histories):
+            per_lane[k], histories[k] = entry, history
+        limits.append(limit)
+        num_programs += math.ceil(len(ids) / limit)
+    return per_lane, histories, max(limits), num_programs
+
+
+def vmapped(config, workdir, splits, model, lane_points, devices, limit, objective, direction, after_dispatch=None,
+            ids=None):
     """The lanes in programs of at most `limit` lanes, one after another (each in its own folder when several).
-    `after_dispatch`: see `lanes.fit`, with lane numbers counted over every program."""
+    `ids`: the lanes' numbers in the sweep (default 0, 1, …). `after_dispatch`: see `lanes.fit`, with lane numbers
+    counted over every program."""
     per_lane, histories = [], []
+    all_ids = list(range(len(lane_points))) if ids is None else list(ids)
     keys = [key for key in lane_points[0] if key != "seed"]
     if keys:   # once: whether a key can be traced does not depend on its values
         params = jax.eval_shape(lambda x: model.init(jax.random.PRNGKey(0), x, train=False),
@@ -185,7 +230,7 @@ def vmapped(config, workdir, splits, model, lane_points, devices, limit, objecti
                         {key: np.asarray([lane_points[0][key]]) for key in keys}, params)
     for first in range(0, len(lane_points), limit):
         group = lane_points[first:first + limit]
-        ids = list(range(first, first + len(group)))
+        ids = all_ids[first:first + len(group)]
         group_dir = workdir if len(lane_points) <= limit else os.path.join(workdir, f"lanes_{ids[0]}-{ids[-1]}")
         lane_seeds = [int(point.get("seed", config.seed)) for point in group]
         values = {key: np.asarray([point[key] for point in group], np.float64) for key in keys}
@@ -197,8 +242,9 @@ def vmapped(config, workdir, splits, model, lane_points, devices, limit, objecti
                 return
             pick = int(np.nanargmax(scores) if direction == "maximize" else np.nanargmin(scores))
             row = {k: v for k, v in lane_histories[pick][-1].items() if k != "epoch"}
+            span = f"{ids[0]}–{ids[-1]}" if ids == list(range(ids[0], ids[-1] + 1)) else ", ".join(map(str, ids))
             print(report.epoch_line(epoch, config.num_epochs, seconds, row)
-                  + f" (lane {ids[pick]}, the best of lanes {ids[0]}–{ids[-1]} by {objective})", flush=True)
+                  + f" (lane {ids[pick]}, the best of lanes {span} by {objective})", flush=True)
 
         def group_hook(epoch, lane_histories, first=first):
             stops = after_dispatch(epoch, histories + lane_histories)   # every lane so far, this program's last

@@ -73,19 +73,42 @@ def test_outputs_like_a_search(mock_tfds, tiny, tmp_path, capsys):
     assert sweep.points(config) == [lane["values"] for lane in lanes]   # seeded draws: a rerun has the same lanes
 
 
-@pytest.mark.parametrize("key,message", [
-    ("model.hidden", "sweep key 'model.hidden' cannot vary inside one program"),
-    ("batch_size", "sweep key 'batch_size' cannot vary inside one program"),
+@pytest.mark.parametrize("key,spec,message", [
+    ("batch_size", {"grid": (8, 16)}, "sweep key 'batch_size' cannot vary inside one program"),
+    ("data.validation_split", {"grid": (0.1, 0.2)}, "sweep key 'data.validation_split' cannot vary inside one"),
+    ("model.hidden", {"low": 4, "high": 16}, "sweep key 'model.hidden' changes the program: give it grid="),
+    ("model.widths", {"grid": (8, 16)}, "sweep key 'model.widths' is no key of config.model"),
 ])
-def test_keys_that_change_shapes_or_host_decisions_are_refused(key, message, tiny, tmp_path):
+def test_keys_that_change_the_data_or_host_decisions_are_refused(key, spec, message, tiny, tmp_path):
     config = tiny_mlp(tiny)
-    config.sweep = sweep_block({"x": {"key": key, "grid": (8, 16)}})
+    config.sweep = sweep_block({"x": {"key": key, **spec}})
     with pytest.raises(errors.Error, match=message):
         experiment.run(config, str(tmp_path))
     config.sweep = sweep_block({"lr": {"key": "optimizer.learning_rate", "grid": (0.1,)}})
     config.num_seeds = 2
     with pytest.raises(errors.Error, match="sweep the seed instead"):
         experiment.run(config, str(tmp_path / "seeds"))
+
+
+def test_model_keys_group_the_lanes_into_one_program_per_value(mock_tfds, tiny, tmp_path):
+    """model.hidden as a grid axis: one model and one vmapped program per hidden size (model_0, model_1), the
+    learning rates traced inside each; every lane equals a separate run with its values, lanes keep the grid's
+    order, and the best lane's override line carries its hidden size."""
+    config = tiny_mlp(tiny, parallelism="jit")
+    config.sweep = sweep_block({"hidden": {"key": "model.hidden", "grid": ((8,), (4, 4))},
+                                "lr": {"key": "optimizer.learning_rate", "grid": (0.05, 0.2)}})
+    together = experiment.run(config, str(tmp_path / "sweep"))
+    assert (together["how"], together["num_lanes"], together["num_programs"]) == ("vmapped", 4, 2)
+    assert [lane["values"] for lane in together["lanes"]] == [
+        {"model.hidden": hidden, "optimizer.learning_rate": lr} for hidden in ((8,), (4, 4)) for lr in (0.05, 0.2)]
+    assert os.path.isdir(tmp_path / "sweep" / "model_0") and os.path.isdir(tmp_path / "sweep" / "model_1")
+    for lane in together["lanes"]:
+        alone = experiment.run(sweep.lane_config(config, lane["values"]), str(tmp_path / f"alone_{lane['lane']}"))
+        for name, value in alone["final"].items():
+            np.testing.assert_allclose(lane["final"][name], value, rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(lane["test_loss"], alone["test_loss"], rtol=1e-5)
+    with open(tmp_path / "sweep" / "best.json") as f:
+        assert "--config.model.hidden=" in json.load(f)["override_line"]
 
 
 def test_a_diverged_lane_stops_counting_and_the_others_train_on(mock_tfds, tiny, tmp_path, capsys):
