@@ -90,6 +90,8 @@ def points(config: ConfigDict) -> list[dict[str, Any]]:
             if not spec["grid"]:
                 raise errors.Error(f"sweep key {key!r} has an empty grid")
             grid[key] = tuple(spec["grid"])
+            if model_key:
+                check_values(config, key, grid[key])
         elif "low" in spec and "high" in spec:
             random_axes[key] = spec
         else:
@@ -112,6 +114,17 @@ def points(config: ConfigDict) -> list[dict[str, Any]]:
             point[key] = int(round(value)) if key == "seed" else float(value)
         drawn.append(point)
     return [{**g, **r} for g in grid_points for r in drawn]
+
+
+def check_values(config: ConfigDict, key: str, grid: tuple) -> None:
+    """One line when a grid value cannot be set on `key` (e.g. 8 for model.hidden, which takes a tuple)."""
+    for value in grid:
+        try:
+            settings.set_key(settings.copy_config(config), key, value)
+        except (TypeError, ValueError) as exc:
+            current = settings.flatten(settings.to_dict(config)).get(key)
+            raise errors.Error(f"sweep key {key!r}: grid value {value!r} does not fit it (now {current!r}): give "
+                               f"values like that one") from exc
 
 
 def lane_config(config: ConfigDict, values: dict[str, Any]) -> ConfigDict:

@@ -106,7 +106,7 @@ def test_a_first_session_that_stops_before_training_does_not_pin_its_config(mock
     """A bad sweep key stops the first session with one line: no config.json is left to refuse the corrected rerun;
     a run that saved a checkpoint keeps its identity."""
     config = tiny_mnist(tiny, **{"model.hidden": (8,)})
-    config.sweep = ml_collections.ConfigDict({"space": {"x": {"key": "model.hidden", "grid": (8, 16)}}})
+    config.sweep = ml_collections.ConfigDict({"space": {"x": {"key": "batch_size", "grid": (8, 16)}}})
     with pytest.raises(errors.Error, match="cannot vary inside one program"):
         experiment.run(config, str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == ["sessions.jsonl"]

@@ -78,6 +78,7 @@ def test_outputs_like_a_search(mock_tfds, tiny, tmp_path, capsys):
     ("data.validation_split", {"grid": (0.1, 0.2)}, "sweep key 'data.validation_split' cannot vary inside one"),
     ("model.hidden", {"low": 4, "high": 16}, "sweep key 'model.hidden' changes the program: give it grid="),
     ("model.widths", {"grid": (8, 16)}, "sweep key 'model.widths' is no key of config.model"),
+    ("model.hidden", {"grid": (8, 16)}, r"sweep key 'model.hidden': grid value 8 does not fit it \(now \(8,\)\)"),
 ])
 def test_keys_that_change_the_data_or_host_decisions_are_refused(key, spec, message, tiny, tmp_path):
     config = tiny_mlp(tiny)
