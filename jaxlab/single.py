@@ -18,9 +18,12 @@ def build(config: ConfigDict, share: data.Share = data.whole):
     data_config = settings.copy_config(config.data)
     data_config.task = config.task   # the CSV loader encodes the target for the run's task
     splits = data.build(data_config, config.seed, share)
-    model = models.build(config.model, splits.info["num_outputs"], parallel.axis_name(config.parallelism),
-                         splits.info)
-    return splits, model
+    return splits, build_model(config, splits.info)
+
+
+def build_model(config: ConfigDict, info: dict[str, Any]):
+    """The model of a config, for data described by `info` (`Splits.info`)."""
+    return models.build(config.model, info["num_outputs"], parallel.axis_name(config.parallelism), info)
 
 
 def session(config: ConfigDict, workdir: str, mode: str = "train"):

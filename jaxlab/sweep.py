@@ -42,8 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 from ml_collections import ConfigDict
 
-from jaxlab import (console, data, errors, jsonfile, lanes, models, parallel, programs, report, rundir, seeds,
-                    settings, single)
+from jaxlab import console, data, errors, jsonfile, lanes, models, programs, report, rundir, seeds, settings, single
 
 SWEEPABLE = ("seed", "l2", "divergence_factor", "optimizer.learning_rate", "optimizer.momentum",
              "optimizer.weight_decay", "optimizer.b1", "optimizer.b2", "optimizer.eps", "optimizer.decay",
@@ -212,9 +211,7 @@ def grouped(config, workdir, splits, model, lane_points, devices, objective, dir
     for g, combo in enumerate(combos):
         ids = [k for k, point in enumerate(lane_points) if tuple(point[key] for key in shaping) == combo]
         group_config = lane_config(config, dict(zip(shaping, combo))) if shaping else config
-        group_config.sweep = config.sweep
-        group_model = models.build(group_config.model, splits.info["num_outputs"],
-                                   parallel.axis_name(group_config.parallelism), splits.info) if shaping else model
+        group_model = single.build_model(group_config, splits.info) if shaping else model
         limit = lanes.lane_limit(group_config, group_model, splits, devices or jax.devices(),
                                  config.sweep.get("max_lanes", 0))
         traced = [{key: value for key, value in lane_points[k].items() if key not in shaping} for k in ids]
