@@ -38,18 +38,41 @@ def epochs_program(state, train_data, rows, rng, val_data, val_rows, val_mask, v
     return state, totals, val, step_losses
 
 
-def many(state, train_data, rows, rng, val_data, val_rows, val_mask, values, *, program):
+def over_lanes(fn, lanes, vmapped: int):
+    """`fn` on every lane of `lanes` (a tree with a leading lane axis): `vmapped` lanes side by side at a time (one
+    `jax.vmap`), those groups one after another (`lax.map`); 0 = every lane side by side."""
+    num_lanes = jax.tree.leaves(lanes)[0].shape[0]
+    if vmapped <= 0 or vmapped >= num_lanes:
+        return jax.vmap(fn)(lanes)
+    return jax.lax.map(fn, lanes, batch_size=vmapped if vmapped > 1 else None)
+
+
+SIDE_BY_SIDE_MAX_PARAMS = 10_000
+
+
+def lanes_vmapped(config, devices, params_per_lane: int) -> int:
+    """`config.lanes_vmapped`, -1 resolved: every lane side by side on GPU/TPU and for nets of fewer than
+    `SIDE_BY_SIDE_MAX_PARAMS` parameters; one lane at a time for larger nets on CPU, where XLA runs a vmapped net's
+    batched matmuls up to 2× slower than the same matmuls lane by lane (benchmarks/README.md, "Lanes on CPU")."""
+    if config.lanes_vmapped >= 0:
+        return config.lanes_vmapped
+    return 1 if devices[0].platform == "cpu" and params_per_lane >= SIDE_BY_SIDE_MAX_PARAMS else 0
+
+
+def many(state, train_data, rows, rng, val_data, val_rows, val_mask, values, *, program, vmapped):
     """`rows` arrives as [steps, batch, epochs, lanes] (the batch axis where `parallel.shard_batches` splits it)."""
-    rows = jnp.transpose(rows, (3, 2, 0, 1))
-    return jax.vmap(program, in_axes=(0, None, 0, 0, None, None, None, 0))(
-        state, train_data, rows, rng, val_data, val_rows, val_mask, values)
+    def one(lane):
+        state, rows, rng, values = lane
+        return program(state, train_data, rows, rng, val_data, val_rows, val_mask, values)
+    return over_lanes(one, (state, jnp.transpose(rows, (3, 2, 0, 1)), rng, values), vmapped)
 
 
-def many_eval(state, split_data, rows, mask, values, *, lane_steps, metrics_cls, mode):
-    def one(state, values):
+def many_eval(state, split_data, rows, mask, values, *, lane_steps, metrics_cls, mode, vmapped):
+    def one(lane):
+        state, values = lane
         return steps.eval_pass(state, split_data, rows, mask, step=lane_steps(values)[1], metrics_cls=metrics_cls,
                                mode=mode)
-    return jax.vmap(one)(state, values)
+    return over_lanes(one, (state, values), vmapped)
 
 
 def divergence(step_losses, first_loss, epochs, steps_per_epoch, factors) -> dict[int, tuple[int, str]]:
@@ -97,14 +120,15 @@ def fit(config, workdir, splits, model, seeds: list[int], values: dict[str, np.n
     lane_values = {key: jnp.asarray(value, jnp.float32) for key, value in values.items()}
     program = functools.partial(epochs_program, lane_steps=parts.lane, metrics_cls=metrics_cls, mode=mode,
                                 has_val=bool(num_val))
-    run_epochs = parallel.compiled(functools.partial(many, program=program), mode, devices)
-    run_eval = parallel.compiled(functools.partial(many_eval, lane_steps=parts.lane, metrics_cls=metrics_cls,
-                                                   mode=mode), mode, devices, donate_first=False)
-
     sample = jnp.asarray(splits.train["inputs"][:1])
     host_state = jax.jit(jax.vmap(lambda seed, values: steps.init_state(model, parts.lane(values)[2], None, sample,
                                                                         seed)))(jnp.asarray(seeds, jnp.int32),
                                                                                 lane_values)
+    params_per_lane = sum(leaf.size for leaf in jax.tree.leaves(host_state.params)) // len(seeds)
+    vmapped = lanes_vmapped(config, devices, params_per_lane)
+    run_epochs = parallel.compiled(functools.partial(many, program=program, vmapped=vmapped), mode, devices)
+    run_eval = parallel.compiled(functools.partial(many_eval, lane_steps=parts.lane, metrics_cls=metrics_cls,
+                                                   mode=mode, vmapped=vmapped), mode, devices, donate_first=False)
     rng = parallel.replicate(jax.vmap(lambda seed: jax.random.PRNGKey(seed + 1))(jnp.asarray(seeds, jnp.int32)),
                              mode, devices)
     placed_values = parallel.replicate(lane_values, mode, devices)

@@ -32,6 +32,7 @@ RERUN_KEYS = {
     "dispatch_seconds": "dispatch size: the same steps",
     "unroll_steps": "dispatch form: the same steps",
     "epochs_per_dispatch": "dispatch size (many seeds): the same steps",
+    "lanes_vmapped": "dispatch form (many lanes): the same steps",
     "divergence_factor": "a guard; it stops a run, it does not change a step",
     "analyses": "extra analyses of the test outputs",
     "early_stopping.patience": "when to stop, like num_epochs",
@@ -75,6 +76,9 @@ def default_config() -> ConfigDict:
     config.num_seeds = 1              # K > 1: K seeds (seed, seed+1, …) trained at once by jaxlab/seeds.py
     config.seeds_max_params = 100_000  # many seeds: above this many parameters they run one after another
     config.epochs_per_dispatch = 100  # many seeds: epochs per compiled call of the vmapped program
+    config.lanes_vmapped = -1         # many seeds / sweeps: lanes computed side by side (vmap) in that program, the
+                                      # groups one after another (lax.map); -1 = all on GPU/TPU, 1 on CPU (XLA:CPU's
+                                      # batched matmuls are slower than the same matmuls one lane at a time)
     config.divergence_factor = 20.0   # stop when a step's loss exceeds this × the first step's (0 = NaN/inf only)
     config.analyses = ()              # analyses of the test outputs (jaxlab/report.py ANALYSES)
 

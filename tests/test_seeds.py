@@ -8,7 +8,7 @@ from conftest import apply_overrides
 from ml_collections import ConfigDict
 
 from configs import parity, xor
-from jaxlab import data, experiment, seeds
+from jaxlab import data, experiment, lanes, seeds
 from jaxlab.data import patterns
 
 
@@ -36,9 +36,11 @@ def small(config, **overrides):
     return apply_overrides(config, overrides)
 
 
-@pytest.mark.parametrize("mode", ["pmap", "jit"])
-def test_vmapped_seeds_equal_separate_runs(mode, tmp_path):
-    config = small(xor.get_config("two_layer"), num_seeds=3, seed=5, parallelism=mode)
+@pytest.mark.parametrize("mode,lanes_vmapped", [("pmap", 1), ("jit", 2)])
+def test_vmapped_seeds_equal_separate_runs(mode, lanes_vmapped, tmp_path):
+    """Every seed equals its own run, with the lanes one after another in the program (1) and in vmapped pairs, the
+    third alone (2); tests/test_sweep.py has them all side by side."""
+    config = small(xor.get_config("two_layer"), num_seeds=3, seed=5, parallelism=mode, lanes_vmapped=lanes_vmapped)
     together = experiment.run(config, str(tmp_path / "together"))
     assert together["how"] == "vmapped"
     for k, entry in enumerate(together["seeds"]):
@@ -49,6 +51,16 @@ def test_vmapped_seeds_equal_separate_runs(mode, tmp_path):
             np.testing.assert_allclose(entry["final"][name], value, atol=1e-5, err_msg=name)
         np.testing.assert_allclose(entry["test_loss"], alone["test_loss"], atol=1e-5)
         assert entry["test_accuracy"] == alone["test_accuracy"]
+
+
+def test_lanes_run_side_by_side_except_larger_nets_on_cpu():
+    config = xor.get_config("two_layer")
+    cpu, accelerator = [ConfigDict({"platform": "cpu"})], [ConfigDict({"platform": "tpu"})]
+    limit = lanes.SIDE_BY_SIDE_MAX_PARAMS
+    assert [lanes.lanes_vmapped(config, cpu, limit - 1), lanes.lanes_vmapped(config, cpu, limit),
+            lanes.lanes_vmapped(config, accelerator, 10 * limit)] == [0, 1, 0]
+    config.lanes_vmapped = 4
+    assert lanes.lanes_vmapped(config, cpu, limit) == lanes.lanes_vmapped(config, accelerator, 1) == 4
 
 
 def test_sequential_fallback_has_the_same_outputs(tmp_path):
