@@ -1,4 +1,4 @@
-"""Simpsons random search, 10 trials × 3 executions × 20 epochs: batched (one vmapped program) vs one trial at a time
+"""Simpsons random search, 10 trials × 3 executions × 20 epochs: batched (one program) vs one trial at a time
 vs a KerasTuner-style Keras loop.
 
     JAXLAB_DATA_DIR=/path/to/data python benchmarks/search_batched.py [--epochs 20] [--keras_trials 10] [--write]

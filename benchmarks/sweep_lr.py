@@ -1,4 +1,4 @@
-"""MNIST MLP, 16 learning rates × 3 epochs: one vmapped jaxlab sweep vs 16 sequential jaxlab runs vs a Keras loop.
+"""MNIST MLP, 16 learning rates × 3 epochs: one jaxlab sweep (one program) vs 16 sequential jaxlab runs vs a Keras loop.
 
     TFDS_DATA_DIR=/path/to/tfds python benchmarks/sweep_lr.py [--epochs 3] [--sequential 16] [--keras 4] [--write]
 
@@ -6,8 +6,8 @@ Every side trains configs/mnist_mlp.py:sweep's lanes (the lab recipe: 784-100-10
 batch 32, 16 learning rates from 0.01 to 3 on a log grid) on the real MNIST training split (54,000 rows, 6,000 for
 validation, evaluated after every epoch), then tests.
 
-* vmapped: `experiment.run` of the sweep config (jaxlab.sweep: one compiled program), wall time including data,
-  compile, checkpoints and outputs.
+* sweep: `experiment.run` of the sweep config (jaxlab.sweep: one compiled program; on CPU its lanes run one after
+  another inside it, see `config.lanes_vmapped`), wall time including data, compile, checkpoints and outputs.
 * sequential: `experiment.run_once` per lane (`sweep.lane_config`: the same values as ordinary runs), measured on
   `--sequential` lanes (extrapolated linearly to 16 when fewer, printed as such).
 * Keras 3 (TensorFlow backend): a fresh model per learning rate on the same preprocessed arrays,
@@ -94,7 +94,7 @@ def main():
     lanes = 16
     rows = []
     with tempfile.TemporaryDirectory(prefix="sweep_lr_") as workdir:
-        rows.append(("jaxlab sweep (one vmapped program)", lanes, *vmapped(config, workdir)))
+        rows.append(("jaxlab sweep (one program)", lanes, *vmapped(config, workdir)))
         print(rows[-1], flush=True)
         rows.append(("jaxlab sequential runs", args.sequential, *sequential(config, args.sequential, workdir)))
         print(rows[-1], flush=True)
@@ -106,7 +106,7 @@ def main():
         "MNIST MLP: a learning-rate sweep", "TFDS_DATA_DIR=/path/to/tfds python benchmarks/sweep_lr.py --write",
         [(name, measured, seconds, f"{lr:.3g}", f"{score:.4f}") for name, measured, seconds, lr, score in rows],
         lanes, "lanes", ["best lr (of those measured)", "its best val_accuracy"],
-        f"16 learning rates × {args.epochs} epochs of the lab MNIST MLP on the real training split. vmapped vs "
+        f"16 learning rates × {args.epochs} epochs of the lab MNIST MLP on the real training split. Sweep vs "
         "sequential jaxlab: **{speedup}×** faster (goal ≥ 5×).", args.write)
 
 if __name__ == "__main__":

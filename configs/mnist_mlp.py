@@ -70,7 +70,7 @@ def get_config(variant: str = "default") -> ml_collections.ConfigDict:
         config.optimizer.weight_decay = 1e-4
         config.optimizer.schedule = "warmup_cosine"
         config.optimizer.warmup_epochs = 1.0
-    elif variant == "sweep":           # 16 learning rates of the lab recipe, one vmapped program (jaxlab/sweep.py)
+    elif variant == "sweep":           # 16 learning rates of the lab recipe, one program (jaxlab/sweep.py)
         config.sweep = ml_collections.ConfigDict(dict(
             space=dict(learning_rate=dict(key="optimizer.learning_rate",
                                           grid=tuple(float(f"{lr:.3g}") for lr in np.geomspace(0.01, 3.0, 16)))),

@@ -20,9 +20,10 @@ Measured 2026-12-01 on the shared 2-core CPU, real data, the full search — the
   0.297–0.355 mean validation; four of the top five have 3 hidden layers, all five an lr of 4e-5–2.5e-4.
 Earlier (2026-11-30) a reduced 3 × 1 × 5-epoch search picked the same trial-1 parameters (test 0.259 after 5
 epochs). The lab MLP (configs/simpsons_cnn.py:mlp) reaches 0.320.
-batched (2026-12-03, the same 10 × 3 × 20 with dropout and lr searched on the lab MLP's (512, 256), one program):
-  best trial 8 (on this and the one-at-a-time search alike), mean validation 0.338; 345 s vs 490 s one at a time
-  (1.4×) vs 988 s for the Keras loop (benchmarks/README.md, "Simpsons: a batched search").
+batched (2026-12-04, the same 10 × 3 × 20 with dropout and lr searched on the lab MLP's (512, 256), one program,
+  its lanes one after another on CPU): best trial 8 (on this and the one-at-a-time search alike), mean validation
+  0.344; 260 s vs 620 s one at a time (2.4×) vs ~1250 s for the Keras loop (benchmarks/README.md, "Simpsons: a
+  batched search").
 The L2 penalty uses ``Dense_[0-2]/kernel$``: with fewer than 3 hidden layers it also covers the output layer.
 """
 import ml_collections
