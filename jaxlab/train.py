@@ -209,8 +209,11 @@ def fit(config: ConfigDict, workdir: str, splits: Splits, model: nn.Module, devi
                 raise errors.Error(f"no usable checkpoint to test in {s.mngr.directory} (restore_best): rerun to "
                                    "train again from the last usable one, or use a new --workdir")
             if tested != best_at:
-                console.warn(f"tested epoch {tested} instead of the best epoch {best_at}, whose checkpoint is "
-                             "unusable")
+                why = ("whose checkpoint is unusable" if best_at in ranked else
+                       f"which was not saved (checkpoint.every_epochs={config.checkpoint.every_epochs}, "
+                       f"checkpoint.keep={config.checkpoint.keep}; --config.checkpoint.every_epochs=1 saves every "
+                       "epoch)")
+                console.warn(f"tested epoch {tested} instead of the best epoch {best_at}, {why}")
         try:
             checkpoint.check_finite(parallel.unreplicate(state.params, s.mode))
         except checkpoint.Unusable as exc:

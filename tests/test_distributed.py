@@ -114,24 +114,6 @@ def test_two_processes_train_like_one_with_all_devices_reading_only_their_rows(t
         assert saved["preprocessing"][statistic] == pytest.approx(reference_info["preprocessing"][statistic], rel=1e-12)
 
 
-def test_two_processes_train_the_bag_of_words_net_like_one_under_jit_with_every_row(tiny, tmp_path):
-    """jit, replicated layout (every process holds every row), with the BoW net, whose table gradient is a
-    partitioned op (`parallel.over_batch`: each device sums its own reviews, one all-reduce): across 2 processes it
-    trains like 1 process × 8 devices (summary, history, checkpoints, who writes what)."""
-    settings = {"num_epochs": 2, "batch_size": 16, "eval_batch_size": 16, "data.vocab_size": 50,
-                "data.max_length": 12, "data_sharding": "replicated"}
-    shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
-    records.mkdir()
-    processes = start_processes("jit", str(shared), str(records), settings=settings,
-                                config_path=os.path.join(ROOT, "configs", "imdb_bow.py") + ":l2")
-    try:
-        with tfds.testing.mock_data(num_examples=96):
-            reference = experiment.run(tiny(imdb_bow.get_config("l2"), parallelism="jit", **settings), str(single))
-    finally:
-        stdouts = finish(processes)
-    assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs=2, rtol=1e-5)
-
-
 def assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs: int, sessions: int = 1,
                             rtol: float = 1e-6):
     """The 2-process run in `shared` equals the 1-process `reference` run in `single` (summary, history, orbax
@@ -140,8 +122,12 @@ def assert_trained_like_one(shared, single, records, stdouts, reference, num_epo
     summary = read_json(shared / "summary.json")
     assert summary["device_count"] == 8 and summary["process_count"] == 2 and summary["epochs_run"] == num_epochs
     assert summary["final"] == pytest.approx(reference["final"], rel=rtol)
-    assert {k: v for k, v in summary.items() if k.startswith("test_")} == pytest.approx(
-        {k: v for k, v in reference.items() if k.startswith("test_")}, rel=rtol)
+    device_metrics = [k for k in reference if k.startswith("test_") and k != "test_roc_auc"]
+    assert {k: summary[k] for k in device_metrics} == pytest.approx({k: reference[k] for k in device_metrics}, rel=rtol)
+    # ROC AUC ranks process 0's outputs for every test row: after 30 epochs of L2 on the mock reviews, 52 of 96
+    # score within 1e-6 of each other (few known words), so float noise at `rtol` reorders them (0.802 vs 0.812
+    # seen); wrong rows or labels would put it near 0.5.
+    assert summary.get("test_roc_auc") == pytest.approx(reference.get("test_roc_auc"), abs=0.02)
     history = report.read_history(str(shared / "history.csv"))
     assert [row["epoch"] for row in history] == list(range(1, num_epochs + 1))  # written once, by one process
     for row, reference_row in zip(history, report.read_history(str(single / "history.csv"))):
@@ -166,13 +152,17 @@ def assert_trained_like_one(shared, single, records, stdouts, reference, num_epo
 
 def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, tmp_path):
     """A SIGTERM that reaches only process 1 stops both processes at the same step (a checkpoint is saved, each
-    exits cleanly); rerunning the same command on both resumes and ends exactly where 1 process × 8 devices (each
-    holding its own rows, as the two processes' devices do) does without a stop: jit with the auto layout, every
-    check of `assert_trained_like_one`."""
-    settings = {**OVERRIDES, "num_epochs": 30, "steps_per_dispatch": 1, "checkpoint.every_epochs": 1000}
+    exits cleanly); rerunning the same command on both resumes and ends exactly where 1 process × 8 devices does
+    without a stop. jit, replicated layout (every process holds every row), with the BoW net, whose table gradient is
+    a partitioned op (`parallel.over_batch`: each device sums its own reviews, one all-reduce across processes);
+    every check of `assert_trained_like_one`. (The per-device layout under jit: the search test below.)"""
+    settings = {"num_epochs": 30, "batch_size": 16, "eval_batch_size": 16, "data.vocab_size": 50,
+                "data.max_length": 12, "data_sharding": "replicated", "steps_per_dispatch": 1,
+                "checkpoint.every_epochs": 1000, "early_stopping.patience": 0}
+    config_path = os.path.join(ROOT, "configs", "imdb_bow.py") + ":l2"
     shared, records, single = tmp_path / "shared", tmp_path / "records", tmp_path / "single"
     records.mkdir()
-    processes = start_processes("jit", str(shared), str(records), settings=settings)
+    processes = start_processes("jit", str(shared), str(records), settings=settings, config_path=config_path)
     try:
         for line in processes[0].stdout:
             if line.startswith("epoch 2/"):
@@ -183,16 +173,15 @@ def test_sigterm_on_one_process_stops_every_process_and_the_rerun_resumes(tiny, 
     assert "preempted (SIGTERM)" in stdouts[0] and "checkpoint saved" in stdouts[0], stdouts
     assert not (shared / "summary.json").exists()
 
-    resumed = start_processes("jit", str(shared), str(records), settings=settings)
+    resumed = start_processes("jit", str(shared), str(records), settings=settings, config_path=config_path)
     try:
         with tfds.testing.mock_data(num_examples=96):
-            reference = experiment.run(tiny(mnist_mlp.get_config(), parallelism="jit", data_sharding="per_device",
-                                            **settings), str(single))
+            reference = experiment.run(tiny(imdb_bow.get_config("l2"), parallelism="jit", **settings), str(single))
     finally:
         stdouts = finish(resumed)
     summary = read_json(shared / "summary.json")
     assert summary["resumed_from_epoch"] >= 2, summary["resumed_from_epoch"]
-    assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs=30, sessions=2)
+    assert_trained_like_one(shared, single, records, stdouts, reference, num_epochs=30, sessions=2, rtol=1e-5)
 
 
 SEARCH_CONFIG = """

@@ -151,3 +151,13 @@ def test_run_without_validation_rows(mock_tfds, tiny, tmp_path):
                                                rf"validation rows: set --config.data.validation_split"):
             experiment.run(config, str(workdir))
         assert sorted(os.listdir(tmp_path / "checkpoints")) == checkpoints
+
+
+def test_restore_best_says_when_the_best_epoch_was_not_saved(mock_tfds, tiny, tmp_path, capsys):
+    """restore_best with a checkpoint every 3 epochs: the best epoch (1 here) has no checkpoint, so the last one is
+    tested, and the warning says the best was not saved (not that its checkpoint is unusable)."""
+    config = tiny(mnist_mlp.get_config(), num_epochs=3, restore_best=True, **{"checkpoint.every_epochs": 3})
+    summary = experiment.run(config, str(tmp_path))
+    assert summary["best_epoch"] == 1 and sorted(os.listdir(tmp_path / "checkpoints")) == ["3"]
+    err = capsys.readouterr().err
+    assert "tested epoch 3 instead of the best epoch 1, which was not saved (checkpoint.every_epochs=3" in err, err
