@@ -2,7 +2,9 @@
 `steps.eval_pass` that `train.fit` uses, over a stacked train state. A lane has its own seed (init, dropout, data
 order) and its own values of keys that keep the parameter shapes (`values`: dotted key → one number per lane,
 traced inside the program: the optimizer's constants, L2, dropout rates; see `programs.step_parts`). Many seeds
-(`jaxlab.seeds`) are lanes that differ only in the seed; a sweep (`jaxlab.sweep`) sets the values.
+(`jaxlab.seeds`) are lanes that differ only in the seed; a sweep (`jaxlab.sweep`) sets the values. Inside the
+program the lanes run side by side (vmap) or, for larger nets on CPU, one after another (`lax.map`:
+`lanes_vmapped`); either way one compile, one dispatch per few epochs.
 
 The program runs inside either parallel mode (the batch is still split across devices; every replica is a vmapped
 lane), several epochs per dispatch (`config.epochs_per_dispatch`, never past a checkpoint epoch). Checkpoints
