@@ -130,11 +130,12 @@ def single_run(config) -> bool:
 
 def run(config) -> None:
     """Platform set-up, then the experiment (in the session `main` holds)."""
-    import tensorflow as tf
+    from jaxlab import console
+    tf = console.import_tensorflow()   # its start-up lines hidden unless --verbosity=1
     tf.config.set_visible_devices([], "GPU")  # tf.data/tfds only; keep accelerator memory for JAX
     import jax
     initialize_distributed()
-    from jaxlab import console, experiment
+    from jaxlab import experiment
     console.set_lead(jax.process_index() == 0)
     if FLAGS.mode == "evaluate":
         experiment.evaluate(config, FLAGS.workdir)

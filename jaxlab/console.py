@@ -7,11 +7,12 @@ TensorFlow prints its start-up lines as it loads.
 import logging
 import os
 import sys
+import tempfile
 import warnings
 
 LIBRARY_LOGGERS = ("absl", "jax", "jax._src", "orbax", "tensorflow", "tensorflow_datasets", "etils", "optuna",
                    "matplotlib", "h5py", "urllib3")
-_state = {"lead": True}
+_state = {"lead": True, "quiet": False}
 
 
 def set_lead(lead: bool) -> None:
@@ -41,6 +42,7 @@ def quiet_libraries(verbose: bool = False) -> None:
     what goes wrong in a library reaches jaxlab as an exception and the user as one line. `verbose` leaves them on."""
     if verbose:
         return
+    _state["quiet"] = True
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")   # before TensorFlow loads: its oneDNN / cuda lines
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     for name in LIBRARY_LOGGERS:
@@ -54,3 +56,28 @@ def quiet_libraries(verbose: bool = False) -> None:
         absl_logging.set_stderrthreshold(absl_logging.FATAL)
     except ImportError:
         pass
+
+
+def import_tensorflow():
+    """`import tensorflow`, its start-up lines hidden after `quiet_libraries`: TensorFlow ≥ 2.19 writes some of them
+    (e.g. "oneDNN custom operations are on" on AVX-512 CPUs, cuda factory lines) to file descriptor 2 before its C++
+    logging reads TF_CPP_MIN_LOG_LEVEL, so only a redirection hides them. If the import fails, what it wrote is
+    shown with the error."""
+    if not _state["quiet"] or "tensorflow" in sys.modules:
+        import tensorflow
+        return tensorflow
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    return tensorflow

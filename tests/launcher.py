@@ -1,8 +1,9 @@
 """Run `launch.py` as a user would, in a subprocess: `launch(args)` → (exit status, stdout lines, stderr lines).
 
 With ``mock=True`` the command runs under `tfds.testing.mock_data` (random examples of the dataset's features):
-a small wrapper quiets the libraries exactly as `launch.py` does (`jaxlab.console.quiet_libraries`, before
-TensorFlow loads), enters the mock and then calls launch.py's own `main`. Without it, launch.py runs as it is.
+a small wrapper quiets the libraries exactly as `launch.py` does (`jaxlab.console.quiet_libraries` before
+TensorFlow loads, then `console.import_tensorflow`), enters the mock and then calls launch.py's own `main`. Without
+it, launch.py runs as it is.
 """
 import os
 import subprocess
@@ -16,6 +17,7 @@ sys.path.insert(0, {root!r})
 sys.argv = ["launch.py"] + {args!r}
 from jaxlab import console
 console.quiet_libraries(verbose=any(arg.startswith("--verbosity=1") for arg in sys.argv))
+console.import_tensorflow()
 import tensorflow_datasets as tfds
 from absl import app
 import launch

@@ -47,8 +47,11 @@ def test_batchnorm_cnn_trains_alike_in_both_parallel_modes(mock_tfds, tiny, tmp_
         variables = predict.load(str(tmp_path / mode), which="latest").variables
         assert sorted(variables["batch_stats"]) == ["BatchNorm_0", "BatchNorm_1"]
         assert np.all(np.asarray(variables["batch_stats"]["BatchNorm_0"]["var"]) > 0)
-    assert results["pmap"]["final"] == pytest.approx(results["jit"]["final"], rel=1e-4)
-    assert results["pmap"]["test_loss"] == pytest.approx(results["jit"]["test_loss"], rel=1e-4)
+    # Summed in another order (pmean of per-device moments vs one global mean), the two runs drift by ~1e-4 after an
+    # epoch (1.1e-4 in test_loss on an AVX-512 AMD EPYC, 2026-12-04); per-device statistics under pmap (no axis_name)
+    # differ by 1.4e-2 in the training loss (checked the same day).
+    assert results["pmap"]["final"] == pytest.approx(results["jit"]["final"], rel=1e-3)
+    assert results["pmap"]["test_loss"] == pytest.approx(results["jit"]["test_loss"], rel=1e-3)
 
 
 def test_pixel_permutation_is_a_true_fixed_permutation():
