@@ -6,8 +6,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["TFDS_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no_such_tfds_dir")  # never real data
 # XLA compiles tiny test programs without most of its optimisation passes (flax's examples/imagenet test does the
 # same): compilation is most of the suite's time, and every comparison in it is between programs compiled alike.
-# Tests marked `xla_optimized` compile as users do: convolution + BatchNorm nets trained without the optimisation
-# passes turn NaN within a few steps on XLA:CPU (seen 2026-12-03; with them, as everywhere else, they train).
+# (It also found a real fault: JAX's gradient of a max turned BatchNorm → max-pool nets NaN when XLA rounded the
+# pooled input differently in two places; jaxlab/models/pooling.py now routes the gradient through argmax.)
 os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 # One persistent compilation cache for the session and the worker processes it starts: many tests compile the same
 # programs again (a run and its resumption, the same tiny config in several tests), and XLA compilation is most of
@@ -89,25 +89,6 @@ def apply_overrides(config, overrides):
 @pytest.fixture
 def tiny():
     return shrink
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "xla_optimized: compile with XLA's optimisation passes, as users do")
-
-
-@pytest.fixture(autouse=True)
-def _xla_optimizations(request):
-    """XLA's optimisation passes on for tests marked `xla_optimized` (off for the rest: see the top)."""
-    if request.node.get_closest_marker("xla_optimized") is None:
-        yield
-        return
-    import jax
-    before = jax.config.read("jax_disable_most_optimizations")
-    jax.config.update("jax_disable_most_optimizations", False)
-    try:
-        yield
-    finally:
-        jax.config.update("jax_disable_most_optimizations", before)
 
 
 # The tests that take longest (each starts training processes, or trains many runs), started first: xdist's work

@@ -50,7 +50,6 @@ def test_write_section_replaces_in_place_or_appends(tmp_path):
     assert path.read_text() == "# Benchmarks\n\n## A (x)\n\nnew a\n\n## B\n\nnew b\n\n## C\n\nc\n"
 
 
-@pytest.mark.xla_optimized   # it trains conv + BatchNorm nets (see conftest)
 def test_accelerator_dry_run_writes_every_stage(tmp_path):
     """benchmarks/accelerator.py --dry_run (the prepared GPU command at toy sizes, mock data, 8 fake CPU devices):
     every stage finishes and results.json / results.md carry each stage's figures; the output folder stays the

@@ -106,11 +106,19 @@ def test_other_files_are_reported_not_silently_skipped(tmp_path):
 # ----------------------------------------------------------------------------------------------------------------
 # Simpsons configs end to end.
 
-@pytest.mark.parametrize("variant", ["cnn", "mlp", pytest.param("tuned", marks=pytest.mark.xla_optimized)])
+# The variants' layer kinds and order at a few filters each (the real widths: test_real_simpsons_nets_have_...).
+TINY_LAYERS = {"cnn": ("conv4", "pool", "conv8", "pool", "flatten", "dense16", "dropout0.2", "dense8", "dropout0.2"),
+               "tuned": ("conv4", "bn", "conv4", "bn", "pool", "conv8", "bn", "pool", "flatten", "dropout0.3",
+                         "dense8", "dropout0.3")}
+
+
+@pytest.mark.parametrize("variant", ["cnn", "mlp", "tuned"])
 def test_simpsons_variants_end_to_end(variant, tiny, tmp_path):
     make_folder(tmp_path / "images" / "train", per_class=20)
     make_folder(tmp_path / "images" / "test", per_class=4)
     config = tiny(simpsons_cnn.get_config(variant), **{"data.path": str(tmp_path / "images"), "num_epochs": 2})
+    if variant in TINY_LAYERS:
+        config.model.layers = TINY_LAYERS[variant]
     if not set(config.data.augment) <= set(augment.OPS):  # the augmentation ops land with the CIFAR work
         config.data.augment = ()
     summary = experiment.run(config, str(tmp_path / "run"))
@@ -118,6 +126,20 @@ def test_simpsons_variants_end_to_end(variant, tiny, tmp_path):
     assert 0.0 <= summary["test_accuracy"] <= 1.0 and np.isfinite(summary["test_loss"])
     with open(tmp_path / "run" / "data_info.json") as f:
         assert json.load(f)["class_names"] == list(CLASSES)
+
+
+@pytest.mark.parametrize("variant,num_params,num_batch_stats", [("cnn", 1_758_858, 0), ("mlp", 535_818, 0),
+                                                                  ("tuned", 585_066, 896)])
+def test_real_simpsons_nets_have_their_documented_sizes(variant, num_params, num_batch_stats):
+    """The configs' own widths on 28×28 grayscale, 10 classes (shapes only: nothing is compiled)."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxlab import models
+    model = models.build(simpsons_cnn.get_config(variant).model, 10)
+    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((2, 28, 28, 1)), train=False))
+    assert sum(np.prod(leaf.shape) for leaf in jax.tree.leaves(shapes["params"])) == num_params
+    assert sum(np.prod(leaf.shape) for leaf in jax.tree.leaves(shapes.get("batch_stats", {}))) == num_batch_stats
 
 
 # ----------------------------------------------------------------------------------------------------------------
