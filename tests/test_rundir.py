@@ -19,7 +19,7 @@ import pytest
 
 from configs import diabetes_kfold, mnist_mlp
 from jaxlab import checkpoint, errors, experiment, predict, rundir, settings, train
-from tests.launcher import launch, start
+from tests.launcher import ROOT, launch, start
 from tests.test_bf16 import _config_modules
 from tests.test_tabular import numeric_csv
 
@@ -366,6 +366,30 @@ def test_console_shows_epoch_lines_notices_and_the_test_line_only(mock_tfds, tin
     out = capsys.readouterr().out.splitlines()
     assert _kinds_ok(out) and len(out) == 3, out
     assert out[0] == "jaxlab: resumed from epoch 3" and out[1].startswith("epoch 4/4 - ")
+
+
+FAKE_TENSORFLOW = """import os
+os.write(2, b"I0000 port.cc:153] a start-up line written before logging is set up\\n")
+{rest}
+"""
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_tensorflow_start_up_lines_are_hidden_unless_its_import_fails(fails, tmp_path):
+    """What TensorFlow writes to file descriptor 2 while it loads (below TF_CPP_MIN_LOG_LEVEL's reach) stays off
+    the console; when the import fails, it is shown with the error. (A stand-in tensorflow package: no real load.)"""
+    import subprocess
+    import sys
+    os.makedirs(tmp_path / "tensorflow")
+    (tmp_path / "tensorflow" / "__init__.py").write_text(
+        FAKE_TENSORFLOW.format(rest="raise ImportError('no libtensorflow')" if fails else "LOADED = True"))
+    code = "from jaxlab import console; console.quiet_libraries(); print(console.import_tensorflow().LOADED)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), ROOT])})
+    if fails:
+        assert result.returncode == 1 and "a start-up line" in result.stderr and "no libtensorflow" in result.stderr
+    else:
+        assert (result.returncode, result.stdout, result.stderr) == (0, "True\n", "")
 
 
 def test_a_finished_run_reprints_its_summary_without_testing_again(mock_tfds, tiny, tmp_path, capsys, monkeypatch):
