@@ -71,13 +71,13 @@ def import_tensorflow():
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow
+            try:
+                import tensorflow
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
         except BaseException:
-            os.dup2(saved, 2)
             captured.seek(0)
             sys.stderr.write(captured.read().decode(errors="replace"))
             raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
     return tensorflow
