@@ -58,12 +58,13 @@ def quiet_libraries(verbose: bool = False) -> None:
         pass
 
 
-def import_tensorflow():
-    """`import tensorflow`, its start-up lines hidden after `quiet_libraries`: TensorFlow ≥ 2.19 writes some of them
-    (e.g. "oneDNN custom operations are on" on AVX-512 CPUs, cuda factory lines) to file descriptor 2 before its C++
-    logging reads TF_CPP_MIN_LOG_LEVEL, so only a redirection hides them. If the import fails, what it wrote is
-    shown with the error."""
-    if not _state["quiet"] or "tensorflow" in sys.modules:
+def import_tensorflow(hide_start_up: bool | None = None):
+    """`import tensorflow`, its start-up lines hidden after `quiet_libraries` (or with `hide_start_up`): TensorFlow
+    ≥ 2.19 writes some of them (e.g. "oneDNN custom operations are on" on AVX-512 CPUs, cuda factory lines) to file
+    descriptor 2 before its C++ logging reads TF_CPP_MIN_LOG_LEVEL, so only a redirection hides them. If the import
+    fails, what it wrote is shown with the error."""
+    hide = _state["quiet"] if hide_start_up is None else hide_start_up
+    if not hide or "tensorflow" in sys.modules:
         import tensorflow
         return tensorflow
     sys.stderr.flush()

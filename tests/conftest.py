@@ -44,8 +44,9 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import tensorflow as tf  # noqa: E402
+from jaxlab import console  # noqa: E402
 
+tf = console.import_tensorflow(hide_start_up=True)   # its start-up lines would follow pytest's summary
 tf.config.set_visible_devices([], "GPU")
 
 
