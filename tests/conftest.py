@@ -46,8 +46,14 @@ import pytest  # noqa: E402
 
 from jaxlab import console  # noqa: E402
 
-tf = console.import_tensorflow(hide_start_up=True)   # its start-up lines would follow pytest's summary
-tf.config.set_visible_devices([], "GPU")
+
+def pytest_configure(config):
+    """TensorFlow (the tests' tfds data), its start-up lines hidden (they would follow pytest's summary) and no GPU
+    for it, in the processes that run tests: pytest-xdist's controller runs none, and importing it there would hold
+    up the workers' start by ~5 s."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    console.import_tensorflow(hide_start_up=True).config.set_visible_devices([], "GPU")
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -67,6 +73,7 @@ def mock_tfds():
 def prepare_tfds_mnist(data_dir: str, num_train: int = 96, num_test: int = 40) -> str:
     """A real prepared tfds "mnist" of seeded random images in `data_dir` (returned): unlike mock data it has split
     sizes and reads tfds slices such as ``train[10:20]``, as a prepared copy of the real dataset does."""
+    import tensorflow as tf
     import tensorflow_datasets as tfds
     rng = np.random.default_rng(0)
 
