@@ -20,8 +20,9 @@ def _jaxlib_knows(flag: str) -> bool:
 # XLA:CPU compiles the tests' tiny programs in less than half the time with its classic fusion emitters than with
 # its newer MLIR ones (backend compilation, the suite's largest cost: 361 → 153 CPU-s; the suite 405 → ~310 s on
 # 2 cores). Every comparison in the suite is between programs compiled alike; users' runs keep XLA's defaults.
-if "xla_cpu_use_fusion_emitters" not in os.environ["XLA_FLAGS"] and _jaxlib_knows("xla_cpu_use_fusion_emitters"):
-    os.environ["XLA_FLAGS"] += " --xla_cpu_use_fusion_emitters=false"
+_EMITTERS_FLAG = "xla_cpu_use_fusion_emitters"
+if _EMITTERS_FLAG not in os.environ["XLA_FLAGS"] and _jaxlib_knows(_EMITTERS_FLAG):
+    os.environ["XLA_FLAGS"] += f" --{_EMITTERS_FLAG}=false"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["TFDS_DATA_DIR"] = os.path.join(os.path.dirname(__file__), "no_such_tfds_dir")  # never real data
 # XLA compiles tiny test programs without most of its optimisation passes (flax's examples/imagenet test does the

@@ -9,6 +9,8 @@ import re
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import jax
@@ -378,8 +380,6 @@ os.write(2, b"I0000 port.cc:153] a start-up line written before logging is set u
 def test_tensorflow_start_up_lines_are_hidden_unless_its_import_fails(fails, tmp_path):
     """What TensorFlow writes to file descriptor 2 while it loads (below TF_CPP_MIN_LOG_LEVEL's reach) stays off
     the console; when the import fails, it is shown with the error. (A stand-in tensorflow package: no real load.)"""
-    import subprocess
-    import sys
     os.makedirs(tmp_path / "tensorflow")
     (tmp_path / "tensorflow" / "__init__.py").write_text(
         FAKE_TENSORFLOW.format(rest="raise ImportError('no libtensorflow')" if fails else "LOADED = True"))
